@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jetonhq/jeton"
+)
+
+type serveCmd struct {
+	storeFlags
+	Addr            string        `name:"addr" env:"JETON_ADDR" default:"127.0.0.1:8080" help:"Address to listen on."`
+	Sandbox         bool          `name:"sandbox" env:"JETON_SANDBOX" default:"true" negatable:"" help:"Sandbox mode: simulated Steam and payment terminals; a demo merchant on first start."`
+	AllowedOrigins  []string      `name:"allowed-origins" env:"JETON_ALLOWED_ORIGINS" help:"Origins allowed to call client routes from browsers (comma-separated). Default: any origin, without credentials."`
+	AccessLog       bool          `name:"access-log" env:"JETON_ACCESS_LOG" help:"Log one line per request (method, route, status, duration; never headers or bodies)."`
+	LogFormat       string        `name:"log-format" env:"JETON_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
+	LogLevel        string        `name:"log-level" env:"JETON_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Lowest level logged."`
+	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"JETON_SHUTDOWN_TIMEOUT" default:"15s" help:"How long in-flight requests may take to finish on SIGINT/SIGTERM."`
+}
+
+func newLogger(format, level string, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func (c *serveCmd) Run() error {
+	log := newLogger(c.LogFormat, c.LogLevel, os.Stderr)
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	db, sealer, err := openStore(ctx, c.storeFlags)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(ctx, db, sealer, appConfig{AllowedOrigins: splitList(c.AllowedOrigins), AccessLog: c.AccessLog, Log: log})
+	if err != nil {
+		db.Close()
+		return err
+	}
+	defer a.close()
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	if c.Sandbox {
+		if err := firstStart(ctx, a, "http://"+ln.Addr().String(), os.Stdout); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	srv := &http.Server{
+		Handler:           a.server,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	defer cancelRun()
+	go a.run(runCtx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	store := "sqlite " + c.Data
+	if c.DatabaseURL != "" {
+		store = "postgres"
+	}
+	log.Info("jeton listening", "addr", ln.Addr().String(), "store", store, "sandbox", c.Sandbox, "version", version)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	cancelRun()
+	log.Info("stopped")
+	return nil
+}
+
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// firstStart creates the demo merchant on an empty store and prints, once,
+// everything needed to try both APIs.
+func firstStart(ctx context.Context, a *app, base string, out io.Writer) error {
+	ms, err := a.store.Merchants(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ms) > 0 {
+		return nil
+	}
+	nm, err := a.creds.CreateMerchant(ctx, "Demo merchant", "", []jeton.Scope{jeton.ScopeCoreAccess, jeton.ScopeReadOnly, jeton.ScopeAdmin})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `
+================================================================================
+ jeton sandbox: a demo merchant was created. This is shown ONCE; keep it.
+================================================================================
+ merchant ID           %s
+ partner ID            %s
+ API key               %s   (scopes CORE_ACCESS, READ_ONLY, ADMIN)
+ API secret            %s
+ provider ID           %s
+ provider certificate  %s
+
+ AssetPay: get a client token, then call /client/me with it
+   curl -s %s/auth/authenticate-client \
+     -H 'Content-Type: application/json' -H 'api-key: %s' \
+     -d '{"clientSteamId":"76561198012345678","clientTradeUrl":"https://steamcommunity.com/tradeoffer/new/?partner=52079950&token=AbCdEfGh","clientId":"user-123"}'
+   curl -s %s/client/me -H 'Authorization: <token>'
+
+ SagaPay: get a client token for one of your users
+   curl -s %s/partners/%s/token \
+     -H 'Content-Type: application/json' \
+     -H 'API-KEY: %s' -H 'API-SECRET: %s' -H 'MERCHANT-ID: %s' \
+     -d '{"providerId":"%s","providerCertificate":"%s","externalUserId":"user-123"}'
+================================================================================
+
+`, nm.Merchant.ID, nm.Merchant.PartnerID, nm.APIKey, nm.APISecret, nm.ProviderID, nm.ProviderCertificate,
+		base, nm.APIKey, base,
+		base, nm.Merchant.PartnerID, nm.APIKey, nm.APISecret, nm.Merchant.ID, nm.ProviderID, nm.ProviderCertificate)
+	return nil
+}
+
+type migrateCmd struct {
+	storeFlags
+}
+
+func (c *migrateCmd) Run() error {
+	ctx := context.Background()
+	db, _, err := openStore(ctx, c.storeFlags)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.Version(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("migrated %s database to version %d\n", db.Dialect(), v)
+	return nil
+}

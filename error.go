@@ -1,0 +1,110 @@
+package jeton
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error for transport mapping. Only the HTTP surfaces
+// turn a Kind into a status code; only KindInternal is logged as a fault.
+type Kind string
+
+// Error kinds shared by every surface.
+const (
+	KindInvalid      Kind = "invalid"      // bad input; nothing was stored
+	KindUnauthorized Kind = "unauthorized" // missing or bad credentials
+	KindForbidden    Kind = "forbidden"    // authenticated but not allowed
+	KindNotFound     Kind = "not_found"    // no such thing (or not yours)
+	KindConflict     Kind = "conflict"     // state conflict, duplicates
+	KindRateLimited  Kind = "rate_limited" // slow down
+	KindInternal     Kind = "internal"     // our fault
+	KindUnavailable  Kind = "unavailable"  // dependency down, retry later
+)
+
+// Error is the application error. Key is a stable machine-readable key
+// (the vendor's where one exists, e.g. INVALID_API_KEY); Message is for
+// people. Fields names each rejected input field on validation errors.
+type Error struct {
+	Kind    Kind
+	Key     string
+	Message string
+	Fields  map[string]string
+	Details map[string]any
+	Err     error // wrapped cause, never shown to clients
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Key, e.Message, e.Err)
+	}
+	return e.Key + ": " + e.Message
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error of the given kind and key.
+func Errorf(kind Kind, key, format string, args ...any) *Error {
+	return &Error{Kind: kind, Key: key, Message: fmt.Sprintf(format, args...)}
+}
+
+// Internal wraps an unexpected cause as an internal error whose message
+// reveals nothing of the cause.
+func Internal(err error) *Error {
+	return &Error{Kind: KindInternal, Key: KeyServerError, Message: "internal server error", Err: err}
+}
+
+// AsError returns err as an *Error, wrapping unknown errors as internal.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Internal(err)
+}
+
+// ErrorKey returns the Key of err, or "" when err is not an *Error.
+func ErrorKey(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Key
+	}
+	return ""
+}
+
+// Stable error keys. Vendor keys keep the vendor's spelling; keys of ours
+// are documented in docs/errors.md with their codes.
+const (
+	KeyServerError      = "SERVER_ERROR"
+	KeyValidationFailed = "VALIDATION_FAILED"
+	KeyUnauthorized     = "UNAUTHORIZED"
+	KeyForbidden        = "FORBIDDEN"
+	KeyNotFound         = "NOT_FOUND"
+	KeyConflict         = "CONFLICT"
+	KeyRateLimited      = "RATE_LIMITED"
+	KeyUnavailable      = "SERVICE_UNAVAILABLE"
+
+	KeyMissingAPIKey      = "MISSING_API_KEY"
+	KeyInvalidAPIKey      = "INVALID_API_KEY"
+	KeyAPIKeyRevoked      = "API_KEY_REVOKED"
+	KeyAPIKeyScopeDenied  = "API_KEY_SCOPE_DENIED"
+	KeyInvalidCredentials = "INVALID_CREDENTIALS"
+	KeyMerchantNotFound   = "MERCHANT_NOT_FOUND"
+
+	// Client-token verification. MISSING_BEARER, INVALID_TOKEN and
+	// TOKEN_EXPIRED are the vendor's; the others are ours.
+	KeyMissingToken         = "MISSING_BEARER"
+	KeyInvalidToken         = "INVALID_TOKEN" // bad signature, or signed with a retired secret
+	KeyTokenExpired         = "TOKEN_EXPIRED"
+	KeyTokenMalformed       = "TOKEN_MALFORMED"
+	KeyTokenAlgorithm       = "TOKEN_ALGORITHM_NOT_ALLOWED"
+	KeyTokenUnknownMerchant = "TOKEN_UNKNOWN_MERCHANT"
+	KeyTokenLifetimeTooLong = "TOKEN_LIFETIME_TOO_LONG"
+	KeyTokenRevoked         = "TOKEN_REVOKED"
+	KeyTokenIssuedInFuture  = "TOKEN_ISSUED_IN_FUTURE"
+	KeyTokenClaimsInvalid   = "TOKEN_CLAIMS_INVALID"
+	KeyTokenWrongSurface    = "TOKEN_WRONG_SURFACE"
+
+	KeyProviderInvalid = "INVALID_PROVIDER"
+	KeyStoreNotFound   = "STORE_NOT_FOUND"
+)

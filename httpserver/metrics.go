@@ -1,0 +1,99 @@
+package httpserver
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the server's Prometheus collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	tokens   *prometheus.CounterVec
+
+	mu       sync.RWMutex
+	counters map[string]prometheus.Counter
+	hists    map[string]prometheus.Observer
+}
+
+// NewMetrics registers jeton's collectors and the Go runtime's.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jeton_http_requests_total", Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "jeton_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jeton_token_verifications_total", Help: "Client token verifications by result (ok or the error key) and whether the cache answered.",
+		}, []string{"result", "cached"}),
+		counters: map[string]prometheus.Counter{},
+		hists:    map[string]prometheus.Observer{},
+	}
+	m.Registry.MustRegister(m.requests, m.latency, m.tokens,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveToken counts one token verification.
+func (m *Metrics) ObserveToken(result string, cached bool) {
+	m.tokens.WithLabelValues(result, strconv.FormatBool(cached)).Inc()
+}
+
+func (m *Metrics) counter(route string, code int) prometheus.Counter {
+	k := route + "\x00" + strconv.Itoa(code)
+	m.mu.RLock()
+	c := m.counters[k]
+	m.mu.RUnlock()
+	if c == nil {
+		c = m.requests.WithLabelValues(route, strconv.Itoa(code))
+		m.mu.Lock()
+		m.counters[k] = c
+		m.mu.Unlock()
+	}
+	return c
+}
+
+func (m *Metrics) hist(route string) prometheus.Observer {
+	m.mu.RLock()
+	h := m.hists[route]
+	m.mu.RUnlock()
+	if h == nil {
+		h = m.latency.WithLabelValues(route)
+		m.mu.Lock()
+		m.hists[route] = h
+		m.mu.Unlock()
+	}
+	return h
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

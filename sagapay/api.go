@@ -1,0 +1,263 @@
+package sagapay
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/credential"
+	"github.com/jetonhq/jeton/httpserver"
+	"github.com/jetonhq/jeton/token"
+)
+
+// DefaultTokenTTL is the lifetime of tokens from POST /partners/{id}/token,
+// Surfboard's "3600"; a merchant's lower maximum shortens it.
+const DefaultTokenTTL = time.Hour
+
+// API is the SagaPay surface.
+type API struct {
+	creds    *credential.Service
+	verifier *token.Verifier
+	store    jeton.Store
+	now      func() time.Time
+	log      *slog.Logger
+	// TokenTTL is the lifetime of issued tokens (default DefaultTokenTTL).
+	TokenTTL time.Duration
+}
+
+// New makes the surface. now may be nil.
+func New(creds *credential.Service, verifier *token.Verifier, store jeton.Store, now func() time.Time, log *slog.Logger) *API {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &API{creds: creds, verifier: verifier, store: store, now: now, log: log, TokenTTL: DefaultTokenTTL}
+}
+
+// Routes returns every route of the surface.
+func (a *API) Routes() []httpserver.Route {
+	return []httpserver.Route{
+		{Method: "POST", Path: "/partners/{partnerId}/token", Handler: a.admin(jeton.ScopeCoreAccess, a.createToken)},
+		{Method: "POST", Path: "/partners/{partnerId}/token/revoke", Handler: a.admin(jeton.ScopeAdmin, a.revokeTokens)},
+		{Method: "GET", Path: "/client-tokens/me", Handler: a.operational(a.me), Browser: true},
+		{Method: "POST", Path: "/partners/{partnerId}/merchants/{merchantId}/stores", Handler: a.admin(jeton.ScopeAdmin, a.createStore)},
+		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}/stores", Handler: a.admin(jeton.ScopeAdmin, a.listStores)},
+		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}/stores/{storeId}", Handler: a.admin(jeton.ScopeAdmin, a.getStore)},
+	}
+}
+
+// Caller is who makes an operational request: the merchant (API
+// credentials) or one of its end users (client token).
+type Caller struct {
+	MerchantID string
+	Key        *jeton.APIKey      // set for API credentials
+	Token      *jeton.ClientToken // set for client tokens
+}
+
+type adminHandler func(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant)
+type callerHandler func(w http.ResponseWriter, r *http.Request, c Caller)
+
+func hasCredentials(r *http.Request) bool {
+	return r.Header.Get("API-KEY") != "" || r.Header.Get("API-SECRET") != "" || r.Header.Get("MERCHANT-ID") != ""
+}
+
+// admin guards an administrative route: API credentials with scope, and
+// a 403 for client tokens, which the seed forbids here.
+func (a *API) admin(scope jeton.Scope, h adminHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hasCredentials(r) && r.Header.Get("Authorization") != "" {
+			raw, err := token.ExtractBearer(r.Header.Get("Authorization"))
+			if err == nil {
+				_, err = a.verifier.Verify(r.Context(), raw)
+			}
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			a.fail(w, r, jeton.Errorf(jeton.KindForbidden, jeton.KeyForbidden, "Client-side tokens cannot be used for administrative tasks; use your API credentials"))
+			return
+		}
+		k, err := a.creds.AuthenticateMerchant(r.Context(), r.Header.Get("API-KEY"), r.Header.Get("API-SECRET"), r.Header.Get("MERCHANT-ID"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := credential.RequireScope(k, scope); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		m, err := a.creds.Merchant(r.Context(), k.MerchantID)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		// Ids in the path must be the caller's own; anything else is
+		// "not found", so ids of other merchants leak nothing.
+		if p := r.PathValue("partnerId"); p != "" && p != m.PartnerID {
+			a.fail(w, r, jeton.Errorf(jeton.KindNotFound, jeton.KeyNotFound, "Partner not found"))
+			return
+		}
+		if p := r.PathValue("merchantId"); p != "" && p != m.ID {
+			a.fail(w, r, jeton.Errorf(jeton.KindNotFound, jeton.KeyMerchantNotFound, "Merchant not found"))
+			return
+		}
+		h(w, r, k, m)
+	})
+}
+
+// operational guards a route that client tokens may use as well as API
+// credentials (orders, payments, transactions, tips, ...).
+func (a *API) operational(h callerHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hasCredentials(r) {
+			k, err := a.creds.AuthenticateMerchant(r.Context(), r.Header.Get("API-KEY"), r.Header.Get("API-SECRET"), r.Header.Get("MERCHANT-ID"))
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			h(w, r, Caller{MerchantID: k.MerchantID, Key: &k})
+			return
+		}
+		raw, err := token.ExtractBearer(r.Header.Get("Authorization"))
+		if err != nil {
+			a.fail(w, r, jeton.Errorf(jeton.KindUnauthorized, jeton.KeyUnauthorized, "Unauthorized access. Please provide valid credentials to access this endpoint."))
+			return
+		}
+		t, err := a.verifier.Verify(r.Context(), raw)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if t.Surface != jeton.SurfaceSagaPay {
+			a.fail(w, r, jeton.Errorf(jeton.KindUnauthorized, jeton.KeyTokenWrongSurface, "this is an AssetPay client token; fetch a SagaPay token from POST /partners/{partnerId}/token"))
+			return
+		}
+		h(w, r, Caller{MerchantID: t.MerchantID, Token: t})
+	})
+}
+
+type tokenRequest struct {
+	ProviderID          string `json:"providerId"`
+	ProviderCertificate string `json:"providerCertificate"`
+	ExternalUserID      string `json:"externalUserId"`
+	Email               string `json:"email"`
+}
+
+type tokenData struct {
+	Token      string `json:"token"`
+	ValidUntil string `json:"validUntil"`
+}
+
+func (a *API) createToken(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {
+	var req tokenRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	switch {
+	case req.ProviderID == "":
+		a.fail(w, r, invalid("providerId is required"))
+		return
+	case req.ProviderCertificate == "":
+		a.fail(w, r, invalid("providerCertificate is required"))
+		return
+	case strings.TrimSpace(req.ExternalUserID) == "" || len(req.ExternalUserID) > 128:
+		a.fail(w, r, invalid("externalUserId is required (at most 128 characters)"))
+		return
+	case req.Email != "" && !plausibleEmail(req.Email):
+		a.fail(w, r, invalid("email is not a valid email address"))
+		return
+	}
+	if err := a.creds.VerifyProvider(r.Context(), m.ID, req.ProviderID, req.ProviderCertificate); err != nil {
+		if jeton.AsError(err).Key == jeton.KeyProviderInvalid {
+			err = invalid("Invalid providerId or providerCertificate")
+		}
+		a.fail(w, r, err)
+		return
+	}
+	secret, err := a.creds.SigningSecret(r.Context(), m.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ttl := a.TokenTTL
+	if m.MaxTokenLifetime < ttl {
+		ttl = m.MaxTokenLifetime
+	}
+	now := a.issueTime(r, m.ID, req.ExternalUserID)
+	tok, _, err := token.MintSagaPay(secret, m.ID, token.SagaClaim{ExternalUserID: req.ExternalUserID, Email: req.Email, ProviderID: req.ProviderID}, now, ttl)
+	if err != nil {
+		a.fail(w, r, jeton.Internal(err))
+		return
+	}
+	a.ok(w, r, http.StatusOK, tokenData{Token: tok, ValidUntil: itoa(int64(ttl / time.Second))}, "Auth token fetched successfully")
+}
+
+// issueTime is now, moved just past a revocation of the same user in this
+// very second, so a token minted right after "log out everywhere" works.
+func (a *API) issueTime(r *http.Request, merchantID, externalUserID string) time.Time {
+	now := a.now()
+	if mk, err := a.creds.MerchantKeys(r.Context(), merchantID); err == nil {
+		if before, ok := mk.Revoked[token.RevocationKey(jeton.SubjectExternalUserID, externalUserID)]; ok && before >= now.Unix() {
+			now = time.Unix(before+1, 0)
+		}
+	}
+	return now
+}
+
+type revokeRequest struct {
+	ExternalUserID string `json:"externalUserId"`
+}
+
+func (a *API) revokeTokens(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {
+	var req revokeRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.ExternalUserID == "" || len(req.ExternalUserID) > 128 {
+		a.fail(w, r, invalid("externalUserId is required (at most 128 characters)"))
+		return
+	}
+	at, err := a.creds.RevokeTokens(r.Context(), m.ID, jeton.SubjectExternalUserID, req.ExternalUserID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.ok(w, r, http.StatusOK, map[string]string{"revokedBefore": at.Format(time.RFC3339)}, "Tokens revoked")
+}
+
+type meData struct {
+	MerchantID     string  `json:"merchantId"`
+	ExternalUserID string  `json:"externalUserId"`
+	Email          *string `json:"email"`
+	ExpiresAt      string  `json:"expiresAt"`
+	ValidUntil     string  `json:"validUntil"`
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request, c Caller) {
+	if c.Token == nil {
+		a.fail(w, r, jeton.Errorf(jeton.KindInvalid, jeton.KeyValidationFailed, "this route describes a client token; call it with Authorization: Bearer <token>"))
+		return
+	}
+	t := c.Token
+	d := meData{MerchantID: t.MerchantID, ExternalUserID: t.ExternalUserID, ExpiresAt: t.ExpiresAt.Format(time.RFC3339),
+		ValidUntil: itoa(int64(t.ExpiresAt.Sub(a.now()) / time.Second))}
+	if t.Email != "" {
+		d.Email = &t.Email
+	}
+	a.ok(w, r, http.StatusOK, d, "Token is valid")
+}
+
+func plausibleEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	return len(s) <= 254 && at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n<>") && strings.Contains(s[at:], ".")
+}
+
+func invalid(msg string) error {
+	return jeton.Errorf(jeton.KindInvalid, jeton.KeyValidationFailed, "%s", msg)
+}

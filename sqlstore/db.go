@@ -1,0 +1,149 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// DB is a jeton.Store over database/sql. On SQLite, writes go through one
+// connection (SQLite allows one writer) and reads through a separate pool;
+// on PostgreSQL both are the same pool.
+type DB struct {
+	w, r *sql.DB
+	d    dialect
+	// q holds every query already rebound for the dialect.
+	q map[string]string
+}
+
+// SQLiteFile is the database file name inside the data directory.
+const SQLiteFile = "jeton.db"
+
+// OpenSQLite opens (creating if needed) the SQLite database in dir.
+func OpenSQLite(dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create data dir: %w", err)
+	}
+	path := filepath.Join(dir, SQLiteFile)
+	return openSQLitePath(path)
+}
+
+func openSQLitePath(path string) (*DB, error) {
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	// Create the file (and WAL mode) through the writer before readers open.
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	n := runtime.GOMAXPROCS(0) * 2
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return newDB(w, r, sqliteDialect{}), nil
+}
+
+// OpenPostgres connects to the PostgreSQL database at url.
+func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", redactURL(err, url))
+	}
+	return newDB(db, db, postgresDialect{}), nil
+}
+
+// Open picks the backend: PostgreSQL when url is set, else SQLite in dir.
+func Open(ctx context.Context, url, dir string) (*DB, error) {
+	if url != "" {
+		if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+			return nil, errors.New("database url must start with postgres:// or postgresql://")
+		}
+		return OpenPostgres(ctx, url)
+	}
+	return OpenSQLite(dir)
+}
+
+// redactURL keeps a connection string's password out of error messages.
+func redactURL(err error, url string) error {
+	msg := err.Error()
+	if i := strings.Index(url, "://"); i >= 0 {
+		if at := strings.LastIndex(url, "@"); at > i {
+			creds := url[i+3 : at]
+			if c := strings.Index(creds, ":"); c >= 0 && len(creds[c+1:]) > 0 {
+				msg = strings.ReplaceAll(msg, creds[c+1:], "***")
+			}
+		}
+	}
+	return errors.New(msg)
+}
+
+func newDB(w, r *sql.DB, d dialect) *DB {
+	db := &DB{w: w, r: r, d: d, q: map[string]string{}}
+	for k, v := range queries {
+		db.q[k] = d.rebind(v)
+	}
+	return db
+}
+
+// Dialect names the backend: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.d.name() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.r.PingContext(ctx); err != nil {
+		return err
+	}
+	return db.w.PingContext(ctx)
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		if e := db.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// inTx runs fn in a write transaction.
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

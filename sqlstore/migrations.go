@@ -1,0 +1,151 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// migration is one schema step. {{serial}} is replaced per dialect.
+type migration struct {
+	version int
+	sql     string
+}
+
+// migrations are applied in order, each in its own transaction. Append only.
+var migrations = []migration{
+	{1, `
+CREATE TABLE merchants (
+	id TEXT PRIMARY KEY,
+	partner_id TEXT NOT NULL,
+	name TEXT NOT NULL,
+	max_token_lifetime_s BIGINT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX merchants_partner ON merchants (partner_id);
+CREATE TABLE api_keys (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	hash TEXT NOT NULL UNIQUE,
+	prefix TEXT NOT NULL,
+	scopes TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT,
+	revoked_at BIGINT,
+	last_used_at BIGINT
+);
+CREATE INDEX api_keys_merchant ON api_keys (merchant_id);
+CREATE TABLE secrets (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	sealed TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	retires_at BIGINT
+);
+CREATE INDEX secrets_merchant ON secrets (merchant_id);
+CREATE TABLE providers (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	cert_hash TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	revoked_at BIGINT
+);
+CREATE TABLE clients (
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	steam_id TEXT NOT NULL,
+	trade_url TEXT NOT NULL,
+	client_id TEXT NOT NULL,
+	client_data TEXT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (merchant_id, steam_id)
+);
+CREATE TABLE token_revocations (
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	kind TEXT NOT NULL,
+	subject TEXT NOT NULL,
+	revoked_before BIGINT NOT NULL,
+	PRIMARY KEY (merchant_id, kind, subject)
+);
+CREATE TABLE credential_events (
+	seq {{serial}},
+	merchant_id TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	at BIGINT NOT NULL
+);
+CREATE TABLE saga_stores (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	name TEXT NOT NULL,
+	email TEXT NOT NULL,
+	phone TEXT NOT NULL,
+	address TEXT NOT NULL,
+	acquirer_mid TEXT NOT NULL,
+	online_info TEXT NOT NULL,
+	status TEXT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX saga_stores_merchant ON saga_stores (merchant_id, created_at);
+`},
+}
+
+// Migrate applies every pending migration. It is safe to run from several
+// processes at once: PostgreSQL takes an advisory lock, SQLite an
+// immediate transaction.
+func (db *DB) Migrate(ctx context.Context) error {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	unlock, err := db.d.lockMigrations(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer unlock()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, m := range migrations {
+		if err := db.apply(ctx, conn, m); err != nil {
+			return fmt.Errorf("migrate %d: %w", m.version, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) apply(ctx context.Context, conn *sql.Conn, m migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	body := strings.ReplaceAll(m.sql, "{{serial}}", db.d.serial())
+	for _, stmt := range strings.Split(body, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%w\n%s", err, stmt)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), m.version, time.Now().UnixMicro()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Version returns the highest applied migration.
+func (db *DB) Version(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	return int(v.Int64), err
+}

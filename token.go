@@ -1,0 +1,53 @@
+package jeton
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// Surface names one of the two vendor APIs jeton serves.
+type Surface string
+
+// The two surfaces.
+const (
+	SurfaceAssetPay Surface = "assetpay"
+	SurfaceSagaPay  Surface = "sagapay"
+)
+
+// ClientToken is a verified client token. AssetPay tokens carry the Steam
+// fields; SagaPay tokens carry ExternalUserID.
+type ClientToken struct {
+	MerchantID string
+	Surface    Surface
+
+	SteamID    string
+	TradeURL   string
+	ClientID   string
+	ClientData json.RawMessage
+
+	ExternalUserID string
+	Email          string
+	ProviderID     string
+
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// Sealer encrypts secrets at rest with the master key. aad binds a sealed
+// value to its owner so it cannot be moved to another row.
+type Sealer interface {
+	Seal(plain, aad []byte) ([]byte, error)
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+// NewID returns an opaque 18-hex-character id, the shape SagaPay uses for
+// merchants, partners, stores and orders.
+func NewID() string {
+	var b [9]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("jeton: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
