@@ -132,7 +132,9 @@ func TestAuthenticateClientValidation(t *testing.T) {
 			{"missing trade url", with(func(b map[string]any) { delete(b, "clientTradeUrl") }), "clientTradeUrl"},
 			{"http trade url", with(func(b map[string]any) { b["clientTradeUrl"] = strings.Replace(seedTradeURL, "https", "http", 1) }), "clientTradeUrl"},
 			{"short token", with(func(b map[string]any) { b["clientTradeUrl"] = strings.Replace(seedTradeURL, "AbCdEfGh", "AbCd", 1) }), "clientTradeUrl"},
-			{"partner too long", with(func(b map[string]any) { b["clientTradeUrl"] = strings.Replace(seedTradeURL, "12345678", "12345678901", 1) }), "clientTradeUrl"},
+			{"partner too long", with(func(b map[string]any) {
+				b["clientTradeUrl"] = strings.Replace(seedTradeURL, "12345678", "12345678901", 1)
+			}), "clientTradeUrl"},
 			{"unknown field", with(func(b map[string]any) { b["admin"] = true }), "admin"},
 			{"long client id", with(func(b map[string]any) { b["clientId"] = strings.Repeat("x", 129) }), "clientId"},
 			{"client id number", with(func(b map[string]any) { b["clientId"] = 5 }), "clientId"},
@@ -476,7 +478,9 @@ func TestSagaPayStores(t *testing.T) {
 			func(b map[string]any) { delete(b, "storeName") },
 			func(b map[string]any) { delete(b, "phoneNumber") },
 			func(b map[string]any) { b["phoneNumber"] = map[string]any{"code": "+46", "number": "12"} },
-			func(b map[string]any) { b["address"] = map[string]any{"addressLine1": "x", "city": "y", "countryCode": "se", "postalCode": "1"} },
+			func(b map[string]any) {
+				b["address"] = map[string]any{"addressLine1": "x", "city": "y", "countryCode": "se", "postalCode": "1"}
+			},
 			func(b map[string]any) { b["onlineInfo"] = map[string]any{"merchantWebshopURL": "http://x"} },
 			func(b map[string]any) { b["surprise"] = 1 },
 		}

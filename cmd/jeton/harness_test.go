@@ -6,8 +6,8 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +37,8 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
@@ -49,8 +51,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string             { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // env is one running jeton over a real store, reached over real HTTP.
 type env struct {
@@ -61,6 +67,46 @@ type env struct {
 	logs    *syncBuffer
 	dataDir string // SQLite only
 	backend string
+
+	mu      sync.Mutex
+	secrets []string // credentials and tokens that must never be logged or stored
+}
+
+// remember records values that must appear in no log line and no
+// database file; every env checks them when its test ends.
+func (e *env) remember(vals ...string) {
+	e.mu.Lock()
+	e.secrets = append(e.secrets, vals...)
+	e.mu.Unlock()
+}
+
+// checkNoSecrets searches the logs and the SQLite files for every value
+// remembered during the test.
+func (e *env) checkNoSecrets() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	logs := e.logs.String()
+	var files [][]byte
+	if e.dataDir != "" {
+		names, _ := filepath.Glob(filepath.Join(e.dataDir, "jeton.db*"))
+		for _, n := range names {
+			b, _ := os.ReadFile(n)
+			files = append(files, b)
+		}
+	}
+	for _, s := range e.secrets {
+		if len(s) < 16 {
+			continue
+		}
+		if strings.Contains(logs, s) {
+			e.t.Errorf("logs contain a credential or token %.12s…", s)
+		}
+		for _, f := range files {
+			if bytes.Contains(f, []byte(s)) {
+				e.t.Errorf("database file contains a credential or token %.12s… in plain text", s)
+			}
+		}
+	}
 }
 
 // backends runs fn against SQLite and, when JETON_TEST_DATABASE_URL is
@@ -132,6 +178,7 @@ func newEnv(t *testing.T, backend string) *env {
 	t.Cleanup(func() {
 		e.srv.Close()
 		e.app.close()
+		e.checkNoSecrets()
 	})
 	return e
 }
@@ -152,6 +199,7 @@ func (e *env) merchant(name string) merchant {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.remember(nm.APIKey, nm.APISecret, nm.ProviderCertificate, admin)
 	return merchant{NewMerchant: nm, admin: admin}
 }
 
@@ -208,6 +256,12 @@ func (e *env) do(method, path string, hdr map[string]string, body any) reply {
 	raw, _ := io.ReadAll(resp.Body)
 	r := reply{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	_ = json.Unmarshal(raw, &r.Body)
+	if tok, ok := r.data()["token"].(string); ok {
+		e.remember(tok)
+	}
+	if a := req.Header.Get("Authorization"); a != "" {
+		e.remember(strings.TrimPrefix(a, "Bearer "))
+	}
 	if resp.Header.Get("X-Request-Id") == "" {
 		e.t.Errorf("%s %s: no X-Request-Id header", method, path)
 	}
