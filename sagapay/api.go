@@ -173,10 +173,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, k jeton.APIKey
 		return
 	}
 	if err := a.creds.VerifyProvider(r.Context(), m.ID, req.ProviderID, req.ProviderCertificate); err != nil {
-		if jeton.AsError(err).Key == jeton.KeyProviderInvalid {
-			err = invalid("Invalid providerId or providerCertificate")
-		}
-		a.fail(w, r, err)
+		a.fail(w, r, err) // 400 INVALID_PROVIDER, as Surfboard's "Invalid providerId"
 		return
 	}
 	secret, err := a.creds.SigningSecret(r.Context(), m.ID)
