@@ -31,6 +31,7 @@ func (s *Service) AuthenticateKey(ctx context.Context, plain string) (jeton.APIK
 	k, ok := s.keys[hk]
 	s.mu.RUnlock()
 	if !ok {
+		gen := s.gen.Load()
 		var err error
 		k, err = s.store.APIKeyByHash(ctx, h)
 		if err != nil {
@@ -40,7 +41,9 @@ func (s *Service) AuthenticateKey(ctx context.Context, plain string) (jeton.APIK
 			return jeton.APIKey{}, err
 		}
 		s.mu.Lock()
-		s.keys[hk] = k
+		if s.gen.Load() == gen {
+			s.keys[hk] = k
+		}
 		s.mu.Unlock()
 	}
 	now := s.now()
@@ -154,6 +157,7 @@ func (s *Service) entry(ctx context.Context, id string) (*merchantEntry, error) 
 			return nil, jeton.Errorf(jeton.KindNotFound, jeton.KeyMerchantNotFound, "merchant not found")
 		}
 	}
+	gen := s.gen.Load()
 	e, err := s.load(ctx, id)
 	if err != nil {
 		if jeton.AsError(err).Kind == jeton.KindNotFound {
@@ -166,7 +170,9 @@ func (s *Service) entry(ctx context.Context, id string) (*merchantEntry, error) 
 		return nil, err
 	}
 	s.mu.Lock()
-	s.merchant[id] = e
+	if s.gen.Load() == gen {
+		s.merchant[id] = e
+	}
 	s.mu.Unlock()
 	return e, nil
 }
@@ -200,6 +206,7 @@ func (s *Service) load(ctx context.Context, id string) (*merchantEntry, error) {
 
 func (s *Service) dropKeys(merchantID string) {
 	s.mu.Lock()
+	s.gen.Add(1)
 	for h, k := range s.keys {
 		if k.MerchantID == merchantID {
 			delete(s.keys, h)
@@ -210,6 +217,7 @@ func (s *Service) dropKeys(merchantID string) {
 
 func (s *Service) dropMerchant(merchantID string) {
 	s.mu.Lock()
+	s.gen.Add(1)
 	delete(s.merchant, merchantID)
 	s.mu.Unlock()
 	s.dropKeys(merchantID)

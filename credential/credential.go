@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jetonhq/jeton"
@@ -46,6 +47,10 @@ type Service struct {
 	keys     map[string]jeton.APIKey   // by hex hash
 	merchant map[string]*merchantEntry // by merchant ID
 	used     map[string]time.Time      // key id -> last use, not yet flushed
+
+	// gen counts cache drops; a value read from the store is cached only
+	// if no drop happened while it was being read (else it may be stale).
+	gen atomic.Uint64
 
 	lastSeq int64
 	seen    map[int64]bool
