@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,7 +34,18 @@ type ClientToken struct {
 
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+
+	// memo holds what a surface derives once from a verified token; the
+	// verifier shares one *ClientToken for every request carrying the
+	// same token string, so the work is done once per token.
+	memo atomic.Value
 }
+
+// Memo returns the value stored by SetMemo, or nil.
+func (t *ClientToken) Memo() any { return t.memo.Load() }
+
+// SetMemo stores a value derived from the token (always of one type).
+func (t *ClientToken) SetMemo(v any) { t.memo.Store(v) }
 
 // Sealer encrypts secrets at rest with the master key. aad binds a sealed
 // value to its owner so it cannot be moved to another row.

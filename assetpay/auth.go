@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/httpserver"
 	"github.com/jetonhq/jeton/steam"
 	"github.com/jetonhq/jeton/token"
 )
@@ -240,25 +241,52 @@ type meData struct {
 	ClientData json.RawMessage `json:"clientData,omitempty"`
 	IssuedAt   string          `json:"issuedAt"`
 	ExpiresAt  string          `json:"expiresAt"`
-	ExpiresIn  int64           `json:"expiresIn"`
-	Warnings   []Warning       `json:"warnings"`
 }
 
-func (a *API) me(w http.ResponseWriter, r *http.Request, t *jeton.ClientToken) {
+// meMemo is the part of a /client/me reply fixed for a token: the data
+// object's fields up to expiresIn, and its warnings.
+type meMemo struct {
+	head     []byte // `{"merchantId":...,"expiresAt":"..."` without the closing brace
+	warnings []byte // `[...]`
+}
+
+func renderMe(t *jeton.ClientToken) *meMemo {
 	d := meData{
 		MerchantID: t.MerchantID, SteamID: t.SteamID, TradeURL: t.TradeURL, ClientData: t.ClientData,
-		IssuedAt:  t.IssuedAt.Format(time.RFC3339),
-		ExpiresAt: t.ExpiresAt.Format(time.RFC3339),
-		ExpiresIn: int64(t.ExpiresAt.Sub(a.now()) / time.Second),
-		Warnings:  tradeURLWarnings(t.SteamID, t.TradeURL),
+		IssuedAt: t.IssuedAt.Format(time.RFC3339), ExpiresAt: t.ExpiresAt.Format(time.RFC3339),
 	}
 	if t.ClientID != "" {
 		d.ClientID = &t.ClientID
 	}
-	if d.Warnings == nil {
-		d.Warnings = []Warning{}
+	warnings := tradeURLWarnings(t.SteamID, t.TradeURL)
+	if warnings == nil {
+		warnings = []Warning{}
 	}
-	a.ok(w, r, d)
+	head, _ := marshalNoEscape(d)
+	w, _ := marshalNoEscape(warnings)
+	return &meMemo{head: head[:len(head)-1], warnings: w}
+}
+
+// me answers GET /client/me. The reply is assembled from a memo made once
+// per token: this route is the one browsers poll, and the load test's.
+func (a *API) me(w http.ResponseWriter, r *http.Request, t *jeton.ClientToken) {
+	m, _ := t.Memo().(*meMemo)
+	if m == nil {
+		m = renderMe(t)
+		t.SetMemo(m)
+	}
+	buf := make([]byte, 0, 96+len(m.head)+len(m.warnings))
+	buf = append(buf, `{"requestId":"`...)
+	buf = append(buf, httpserver.RequestID(r.Context())...) // a UUID: nothing to escape
+	buf = append(buf, `","success":true,"data":`...)
+	buf = append(buf, m.head...)
+	buf = append(buf, `,"expiresIn":`...)
+	buf = strconv.AppendInt(buf, int64(t.ExpiresAt.Sub(a.now())/time.Second), 10)
+	buf = append(buf, `,"warnings":`...)
+	buf = append(buf, m.warnings...)
+	buf = append(buf, "}}\n"...)
+	w.Header()["Content-Type"] = jsonCT
+	_, _ = w.Write(buf)
 }
 
 type revokeData struct {

@@ -17,7 +17,7 @@ type Metrics struct {
 	tokens   *prometheus.CounterVec
 
 	mu       sync.RWMutex
-	counters map[string]prometheus.Counter
+	counters map[counterKey]prometheus.Counter
 	hists    map[string]prometheus.Observer
 }
 
@@ -35,7 +35,7 @@ func NewMetrics() *Metrics {
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jeton_token_verifications_total", Help: "Client token verifications by result (ok or the error key) and whether the cache answered.",
 		}, []string{"result", "cached"}),
-		counters: map[string]prometheus.Counter{},
+		counters: map[counterKey]prometheus.Counter{},
 		hists:    map[string]prometheus.Observer{},
 	}
 	m.Registry.MustRegister(m.requests, m.latency, m.tokens,
@@ -48,8 +48,13 @@ func (m *Metrics) ObserveToken(result string, cached bool) {
 	m.tokens.WithLabelValues(result, strconv.FormatBool(cached)).Inc()
 }
 
+type counterKey struct {
+	route string
+	code  int
+}
+
 func (m *Metrics) counter(route string, code int) prometheus.Counter {
-	k := route + "\x00" + strconv.Itoa(code)
+	k := counterKey{route, code}
 	m.mu.RLock()
 	c := m.counters[k]
 	m.mu.RUnlock()

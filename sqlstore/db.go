@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
@@ -22,6 +23,10 @@ type DB struct {
 	d    dialect
 	// q holds every query already rebound for the dialect.
 	q map[string]string
+
+	prepMu     sync.Mutex
+	upsertOne  *sql.Stmt
+	upsertMany *sql.Stmt
 }
 
 // SQLiteFile is the database file name inside the data directory.
@@ -126,6 +131,13 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.prepMu.Lock()
+	for _, st := range []*sql.Stmt{db.upsertOne, db.upsertMany} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	db.prepMu.Unlock()
 	err := db.w.Close()
 	if db.r != db.w {
 		if e := db.r.Close(); err == nil {

@@ -38,8 +38,6 @@ var queries = map[string]string{
 	"insProvider": `INSERT INTO providers (id, merchant_id, cert_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)`,
 	"getProvider": `SELECT id, merchant_id, cert_hash, created_at, revoked_at FROM providers WHERE merchant_id = ? AND id = ?`,
 
-	"upsertClient": `INSERT INTO clients (merchant_id, steam_id, trade_url, client_id, client_data, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (merchant_id, steam_id) DO UPDATE SET trade_url = excluded.trade_url, client_id = excluded.client_id, client_data = excluded.client_data, updated_at = excluded.updated_at`,
 	"getClient": `SELECT merchant_id, steam_id, trade_url, client_id, client_data, updated_at FROM clients WHERE merchant_id = ? AND steam_id = ?`,
 
 	"revokeTokens": `INSERT INTO token_revocations (merchant_id, kind, subject, revoked_before) VALUES (?, ?, ?, ?)
@@ -376,20 +374,87 @@ func (db *DB) Provider(ctx context.Context, merchantID, id string) (jeton.Provid
 	return p, nil
 }
 
-// UpsertClients writes every client in one transaction.
-func (db *DB) UpsertClients(ctx context.Context, cs []jeton.Client) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, db.q["upsertClient"])
-		if err != nil {
-			return err
+// upsertChunk is how many clients one multi-row upsert statement writes.
+const upsertChunk = 32
+
+func upsertSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO clients (merchant_id, steam_id, trade_url, client_id, client_data, updated_at) VALUES `)
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		defer stmt.Close()
-		for _, c := range cs {
-			data := string(c.ClientData)
-			if data == "" {
-				data = "{}"
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(` ON CONFLICT (merchant_id, steam_id) DO UPDATE SET trade_url = excluded.trade_url, client_id = excluded.client_id, client_data = excluded.client_data, updated_at = excluded.updated_at`)
+	return b.String()
+}
+
+// upsertStmts prepares (once) the single-row and chunk upserts on the
+// writer pool.
+func (db *DB) upsertStmts(ctx context.Context) (one, chunk *sql.Stmt, err error) {
+	db.prepMu.Lock()
+	defer db.prepMu.Unlock()
+	if db.upsertOne == nil {
+		if db.upsertOne, err = db.w.PrepareContext(ctx, db.d.rebind(upsertSQL(1))); err != nil {
+			return nil, nil, err
+		}
+		if db.upsertMany, err = db.w.PrepareContext(ctx, db.d.rebind(upsertSQL(upsertChunk))); err != nil {
+			db.upsertOne.Close()
+			db.upsertOne = nil
+			return nil, nil, err
+		}
+	}
+	return db.upsertOne, db.upsertMany, nil
+}
+
+// UpsertClients writes every client in one transaction; of several
+// entries for the same (merchant, steamID), the last wins.
+func (db *DB) UpsertClients(ctx context.Context, cs []jeton.Client) error {
+	type key struct{ m, s string }
+	if len(cs) > 1 {
+		last := make(map[key]int, len(cs))
+		for i, c := range cs {
+			last[key{c.MerchantID, c.SteamID}] = i
+		}
+		if len(last) < len(cs) {
+			dedup := make([]jeton.Client, 0, len(last))
+			for i, c := range cs {
+				if last[key{c.MerchantID, c.SteamID}] == i {
+					dedup = append(dedup, c)
+				}
 			}
-			if _, err := stmt.ExecContext(ctx, c.MerchantID, c.SteamID, c.TradeURL, c.ClientID, data, micros(c.UpdatedAt)); err != nil {
+			cs = dedup
+		}
+	}
+	one, many, err := db.upsertStmts(ctx)
+	if err != nil {
+		return fmt.Errorf("prepare upsert: %w", err)
+	}
+	args := make([]any, 0, upsertChunk*6)
+	appendArgs := func(c jeton.Client) {
+		data := string(c.ClientData)
+		if data == "" {
+			data = "{}"
+		}
+		args = append(args, c.MerchantID, c.SteamID, c.TradeURL, c.ClientID, data, micros(c.UpdatedAt))
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		for len(cs) >= upsertChunk {
+			args = args[:0]
+			for _, c := range cs[:upsertChunk] {
+				appendArgs(c)
+			}
+			if _, err := tx.StmtContext(ctx, many).ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("upsert clients: %w", err)
+			}
+			cs = cs[upsertChunk:]
+		}
+		st := tx.StmtContext(ctx, one)
+		for _, c := range cs {
+			args = args[:0]
+			appendArgs(c)
+			if _, err := st.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("upsert client: %w", err)
 			}
 		}

@@ -60,7 +60,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 // env is one running jeton over a real store, reached over real HTTP.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	app     *app
 	srv     *httptest.Server
 	clock   *clock
@@ -122,7 +122,7 @@ func backends(t *testing.T, fn func(t *testing.T, e *env)) {
 }
 
 // pgSchemaURL makes a fresh schema and returns a URL that uses it.
-func pgSchemaURL(t *testing.T) string {
+func pgSchemaURL(t testing.TB) string {
 	base := os.Getenv("JETON_TEST_DATABASE_URL")
 	db, err := sql.Open("pgx", base)
 	if err != nil {
@@ -148,7 +148,7 @@ func pgSchemaURL(t *testing.T) string {
 	return u.String()
 }
 
-func newEnv(t *testing.T, backend string) *env {
+func newEnv(t testing.TB, backend string) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: &clock{t: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, backend: backend}
@@ -170,7 +170,7 @@ func newEnv(t *testing.T, backend string) *env {
 	_, _ = rand.Read(key)
 	v, _ := vault.New(key)
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.app, err = newApp(ctx, db, v, appConfig{Now: e.clock.Now, AccessLog: true, Log: log})
+	e.app, err = newApp(ctx, db, v, appConfig{Now: e.clock.Now, AccessLog: os.Getenv("JETON_BENCH_NOLOG") == "", Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ var (
 	compiled sync.Map // location -> *jsonschema.Schema
 )
 
-func loadSpec(t *testing.T) map[string]any {
+func loadSpec(t testing.TB) map[string]any {
 	specOnce.Do(func() {
 		if err := json.Unmarshal(httpserver.OpenAPI(), &specDoc); err != nil {
 			panic(err)
@@ -305,7 +305,7 @@ func ptrEscape(s string) string {
 
 // conform checks a reply against the documented schema of its route,
 // method and status; an undocumented status fails the test.
-func conform(t *testing.T, req *http.Request, r reply) {
+func conform(t testing.TB, req *http.Request, r reply) {
 	t.Helper()
 	spec := loadSpec(t)
 	pattern := matchPath(spec, req.URL.Path)
