@@ -314,7 +314,17 @@ func (s *Service) FlushUsage(ctx context.Context) error {
 	used := s.used
 	s.used = map[string]time.Time{}
 	s.mu.Unlock()
-	return s.store.TouchAPIKeys(ctx, used)
+	if err := s.store.TouchAPIKeys(ctx, used); err != nil {
+		s.mu.Lock() // keep them for the next flush, unless newer ones came
+		for id, t := range used {
+			if cur, ok := s.used[id]; !ok || cur.Before(t) {
+				s.used[id] = t
+			}
+		}
+		s.mu.Unlock()
+		return err
+	}
+	return nil
 }
 
 // Run syncs and flushes every interval until ctx ends, then flushes once.

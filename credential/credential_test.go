@@ -894,3 +894,60 @@ func TestCrossInstancePostgres(t *testing.T) {
 	}
 	crossInstance(t, open(), open())
 }
+
+// hookStore is the real store with hooks run after a read, to interleave
+// a concurrent change deterministically. Each hook runs once.
+type hookStore struct {
+	jeton.Store
+	afterKeyByHash func()
+	afterSecrets   func()
+}
+
+func (h *hookStore) APIKeyByHash(ctx context.Context, hash []byte) (jeton.APIKey, error) {
+	k, err := h.Store.APIKeyByHash(ctx, hash)
+	if f := h.afterKeyByHash; f != nil {
+		h.afterKeyByHash = nil
+		f()
+	}
+	return k, err
+}
+
+func (h *hookStore) Secrets(ctx context.Context, merchantID string, now time.Time) ([]jeton.Secret, error) {
+	secs, err := h.Store.Secrets(ctx, merchantID, now)
+	if f := h.afterSecrets; f != nil {
+		h.afterSecrets = nil
+		f()
+	}
+	return secs, err
+}
+
+// TestChangeDuringCacheFill: a change made while a request is between
+// reading from the store and caching what it read must not leave the
+// stale value cached. (The request itself may still see the old value.)
+func TestChangeDuringCacheFill(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	nm := e.merchant(t)
+	m := nm.Merchant.ID
+	hs := &hookStore{Store: e.db}
+	svc := credential.New(hs, e.vault, e.clk.Now, quiet)
+
+	// Key revoked during the key cache fill.
+	hs.afterKeyByHash = func() { must(t, svc.RevokeKey(ctx, m, nm.APIKeyID)) }
+	if _, err := svc.AuthenticateKey(ctx, nm.APIKey); err != nil {
+		t.Logf("request racing the revocation: %v", err)
+	}
+	authRevoked(t, svc, nm.APIKey)
+
+	// Secret rotated (no grace) during the merchant cache fill.
+	var s1 string
+	hs.afterSecrets = func() {
+		var err error
+		s1, err = svc.RotateSecret(ctx, m, 0)
+		must(t, err)
+	}
+	_ = secretsOf(t, svc, m) // the racing request
+	if got := secretsOf(t, svc, m); !slices.Equal(got, []string{s1}) {
+		t.Errorf("secrets after a rotation during the cache fill = %d values, want the new only (stale entry cached)", len(got))
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
@@ -50,10 +51,21 @@ func openSQLitePath(path string) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	// Create the file (and WAL mode) through the writer before readers open.
-	if err := w.Ping(); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	// Create the file (and WAL mode) through the writer before readers
+	// open. Switching a fresh file to WAL takes a lock that busy_timeout
+	// does not wait for, so a process starting at the same moment as
+	// another retries for a while.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := w.Ping()
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "SQLITE_BUSY") && !strings.Contains(err.Error(), "database is locked") || time.Now().After(deadline) {
+			w.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		w.Close()

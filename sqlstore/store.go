@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,7 +29,7 @@ var queries = map[string]string{
 	"keyByHash":  `SELECT id, merchant_id, hash, prefix, scopes, created_at, expires_at, revoked_at, last_used_at FROM api_keys WHERE hash = ?`,
 	"keyByID":    `SELECT id, merchant_id, hash, prefix, scopes, created_at, expires_at, revoked_at, last_used_at FROM api_keys WHERE merchant_id = ? AND id = ?`,
 	"listKeys":   `SELECT id, merchant_id, hash, prefix, scopes, created_at, expires_at, revoked_at, last_used_at FROM api_keys WHERE merchant_id = ? ORDER BY created_at, id`,
-	"expireKey":  `UPDATE api_keys SET expires_at = ? WHERE merchant_id = ? AND id = ?`,
+	"expireKey":  `UPDATE api_keys SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > ? THEN ? ELSE expires_at END WHERE merchant_id = ? AND id = ?`,
 	"revokeKey":  `UPDATE api_keys SET revoked_at = ? WHERE merchant_id = ? AND id = ? AND revoked_at IS NULL`,
 	"touchKey":   `UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
 	"insSecret":  `INSERT INTO secrets (id, merchant_id, sealed, created_at, retires_at) VALUES (?, ?, ?, ?, ?)`,
@@ -244,7 +246,7 @@ func (db *DB) APIKeys(ctx context.Context, merchantID string) ([]jeton.APIKey, e
 // RotateAPIKey inserts next and limits the old key to oldExpiresAt.
 func (db *DB) RotateAPIKey(ctx context.Context, merchantID, oldID string, oldExpiresAt time.Time, next jeton.APIKey) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := db.exec(ctx, tx, "expireKey", micros(oldExpiresAt), merchantID, oldID)
+		res, err := db.exec(ctx, tx, "expireKey", micros(oldExpiresAt), micros(oldExpiresAt), merchantID, oldID)
 		if err != nil {
 			return err
 		}
@@ -283,8 +285,12 @@ func (db *DB) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
 	if len(used) == 0 {
 		return nil
 	}
+	// Rows are locked in id order so that two instances flushing at once
+	// cannot deadlock on PostgreSQL.
+	ids := slices.Sorted(maps.Keys(used))
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for id, t := range used {
+		for _, id := range ids {
+			t := used[id]
 			if _, err := db.exec(ctx, tx, "touchKey", micros(t), id, micros(t)); err != nil {
 				return err
 			}
@@ -408,6 +414,13 @@ func (db *DB) upsertStmts(ctx context.Context) (one, chunk *sql.Stmt, err error)
 	return db.upsertOne, db.upsertMany, nil
 }
 
+func compareClients(a, b jeton.Client) int {
+	if c := strings.Compare(a.MerchantID, b.MerchantID); c != 0 {
+		return c
+	}
+	return strings.Compare(a.SteamID, b.SteamID)
+}
+
 // UpsertClients writes every client in one transaction; of several
 // entries for the same (merchant, steamID), the last wins.
 func (db *DB) UpsertClients(ctx context.Context, cs []jeton.Client) error {
@@ -426,6 +439,12 @@ func (db *DB) UpsertClients(ctx context.Context, cs []jeton.Client) error {
 			}
 			cs = dedup
 		}
+	}
+	// Lock rows in key order so that concurrent batches (on several
+	// instances) cannot deadlock on PostgreSQL.
+	if len(cs) > 1 && !slices.IsSortedFunc(cs, compareClients) {
+		cs = slices.Clone(cs)
+		slices.SortFunc(cs, compareClients)
 	}
 	one, many, err := db.upsertStmts(ctx)
 	if err != nil {

@@ -68,7 +68,9 @@ func LoadFile(path string) ([]byte, error) {
 	return ParseKey(string(b))
 }
 
-// LoadOrCreate reads dir/master.key, generating it (mode 0600) on first use.
+// LoadOrCreate reads dir/master.key, generating it (mode 0600) on first
+// use. The key is written to a temporary file, synced, then linked into
+// place, so no process (and no crash) ever sees a half-written key.
 func LoadOrCreate(dir string) ([]byte, error) {
 	path := filepath.Join(dir, KeyFile)
 	if _, err := os.Stat(path); err == nil {
@@ -81,22 +83,37 @@ func LoadOrCreate(dir string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, err := os.CreateTemp(dir, ".master.key-*")
 	if err != nil {
+		return nil, fmt.Errorf("vault: create master key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if _, err := tmp.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, os.ErrExist) { // another process won the race
 			return LoadFile(path)
 		}
 		return nil, fmt.Errorf("vault: create master key: %w", err)
 	}
-	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
-		f.Close()
-		return nil, err
+	if d, err := os.Open(dir); err == nil { // make the new name durable
+		_ = d.Sync()
+		d.Close()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return key, f.Close()
+	return key, nil
 }
 
 // Seal encrypts plain; aad binds the result to its owner.
