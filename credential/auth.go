@@ -136,12 +136,23 @@ func (s *Service) MerchantKeys(ctx context.Context, merchantID string) (*token.M
 		return nil, err
 	}
 	now := s.now()
+	if mk := e.keys.Load(); mk != nil {
+		if until := e.keysUntil.Load(); until == 0 || now.UnixNano() < until {
+			return mk, nil
+		}
+	}
 	mk := &token.MerchantKeys{MerchantID: merchantID, MaxLifetime: e.merchant.MaxTokenLifetime, Revoked: e.revoked}
+	var until int64
 	for _, sec := range e.secrets {
 		if sec.retiresAt == nil || now.Before(*sec.retiresAt) {
 			mk.Secrets = append(mk.Secrets, sec.plain)
+			if sec.retiresAt != nil && (until == 0 || sec.retiresAt.UnixNano() < until) {
+				until = sec.retiresAt.UnixNano()
+			}
 		}
 	}
+	e.keysUntil.Store(until)
+	e.keys.Store(mk)
 	return mk, nil
 }
 

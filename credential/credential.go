@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/token"
 )
 
 // Defaults.
@@ -60,6 +61,10 @@ type merchantEntry struct {
 	merchant jeton.Merchant
 	secrets  []openSecret
 	revoked  map[string]int64
+	// keys is what token verification needs, built once; it holds until
+	// keysUntil, the next retirement of one of its secrets (zero: none).
+	keys      atomic.Pointer[token.MerchantKeys]
+	keysUntil atomic.Int64 // Unix nanoseconds
 	missing  bool      // negative entry: no such merchant
 	until    time.Time // negative entries expire
 }
