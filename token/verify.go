@@ -5,12 +5,17 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"hash"
 	"hash/maphash"
+	"io"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/steam"
@@ -32,6 +37,30 @@ type MerchantKeys struct {
 	Revoked map[string]int64
 }
 
+// validSignature reports whether sig is the HMAC-SHA256 of input under one
+// of the secrets. Keyed HMAC states are pooled per secret, which saves
+// their setup (two SHA-256 blocks and seven allocations) on every call.
+func (v *Verifier) validSignature(secrets [][]byte, input string, sig []byte) bool {
+	ok := false
+	var sum [sha256.Size]byte
+	for _, secret := range secrets {
+		p, found := v.macs.Load(string(secret))
+		if !found {
+			secret := bytes.Clone(secret)
+			p, _ = v.macs.LoadOrStore(string(secret), &sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }})
+		}
+		pool := p.(*sync.Pool)
+		mac := pool.Get().(hash.Hash)
+		mac.Reset()
+		_, _ = io.WriteString(mac, input)
+		if hmac.Equal(mac.Sum(sum[:0]), sig) {
+			ok = true
+		}
+		pool.Put(mac)
+	}
+	return ok
+}
+
 // Keyring supplies merchant keys. It returns a *jeton.Error of kind
 // NotFound for an unknown merchant.
 type Keyring interface {
@@ -50,6 +79,7 @@ type Verifier struct {
 	// ("ok" or the error key) and whether the cache answered.
 	Observe func(result string, cached bool)
 
+	macs   sync.Map // secret -> *sync.Pool of keyed HMACs
 	seed   maphash.Seed
 	shards [cacheShards]shard
 	epoch  atomic.Uint64
@@ -97,8 +127,8 @@ func ExtractBearer(h string) (string, error) {
 	if h == "" {
 		return "", fail(jeton.KeyMissingToken, "missing client token: send it in the Authorization header")
 	}
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		h = strings.TrimSpace(h[7:])
+	if len(h) >= 6 && strings.EqualFold(h[:6], "bearer") && (len(h) == 6 || h[6] == ' ' || h[6] == '\t') {
+		h = strings.TrimSpace(h[6:])
 		if h == "" {
 			return "", fail(jeton.KeyMissingToken, "missing client token after Bearer")
 		}
@@ -152,6 +182,7 @@ func (v *Verifier) observe(result string, cached bool) {
 // secrets, keys or revocations change.
 func (v *Verifier) Purge(merchantID string) {
 	v.epoch.Add(1)
+	v.macs.Clear() // drop keyed states of secrets that may be retired
 	for i := range v.shards {
 		sh := &v.shards[i]
 		sh.mu.Lock()
@@ -197,17 +228,20 @@ func (v *Verifier) Cached() int {
 	return n
 }
 
-type rawClaims struct {
-	MerchantID json.RawMessage `json:"merchantId"`
-	Client     json.RawMessage `json:"client"`
-	SagaPay    json.RawMessage `json:"sagapay"`
-	IssuedAt   json.RawMessage `json:"iat"`
-	ExpiresAt  json.RawMessage `json:"exp"`
-}
+// Bounds on iat and exp: no arithmetic on them can overflow, and no
+// token claims a date before 1970 or after the year 5000.
+const maxDate = 95_617_584_000
 
-type rawHeader struct {
-	Alg    json.RawMessage `json:"alg"`
-	UserID json.RawMessage `json:"userId"`
+// b64s decodes strictly: the unused bits of the last character must be
+// zero, so one signature has one spelling.
+var b64s = base64.RawURLEncoding.Strict()
+
+// claimsIn is a decoded payload before its checks.
+type claimsIn struct {
+	merchantID *string
+	client     *ClientClaim
+	sagapay    *SagaClaim
+	iat, exp   int64
 }
 
 func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*jeton.ClientToken, error) {
@@ -226,34 +260,41 @@ func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*jeto
 	if strings.IndexByte(tok[d2+1:], '.') >= 0 {
 		return nil, fail(jeton.KeyTokenMalformed, "client token has too many segments")
 	}
+	// The base64 decoder skips CR and LF; a token has neither.
+	if strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
+		return nil, fail(jeton.KeyTokenMalformed, "client token contains a line break")
+	}
 	hSeg, pSeg, sSeg := tok[:d1], tok[d1+1:d2], tok[d2+1:]
 	if hSeg == "" || pSeg == "" {
 		return nil, fail(jeton.KeyTokenMalformed, "client token has an empty segment")
 	}
 
-	hb, err := b64.DecodeString(hSeg)
+	hb, err := b64s.DecodeString(hSeg)
 	if err != nil {
 		return nil, fail(jeton.KeyTokenMalformed, "client token header is not base64url")
 	}
-	var h rawHeader
-	if err := json.Unmarshal(hb, &h); err != nil || !isObject(hb) {
-		return nil, fail(jeton.KeyTokenMalformed, "client token header is not a JSON object")
-	}
-	var alg string
-	if json.Unmarshal(h.Alg, &alg) != nil || alg != "HS256" {
-		return nil, fail(jeton.KeyTokenAlgorithm, "client token algorithm must be HS256")
-	}
-	var merchantID string
-	if json.Unmarshal(h.UserID, &merchantID) != nil || merchantID == "" || len(merchantID) > 64 {
-		return nil, fail(jeton.KeyTokenUnknownMerchant, "client token header userId must be your merchant ID")
+	merchantID, err := headerMerchant(hb)
+	if err != nil {
+		return nil, err
 	}
 	if sSeg == "" {
 		return nil, fail(jeton.KeyInvalidToken, "client token signature is missing")
 	}
-	sig, err := b64.DecodeString(sSeg)
-	if err != nil {
-		return nil, fail(jeton.KeyTokenMalformed, "client token signature is not base64url")
+	var sigBuf [48]byte
+	if b64s.DecodedLen(len(sSeg)) > len(sigBuf) {
+		return nil, fail(jeton.KeyInvalidToken, "client token signature is invalid; fetch a new token")
 	}
+	n, err := b64s.Decode(sigBuf[:], []byte(sSeg))
+	if err != nil {
+		// A signature of the wrong length is just wrong; a 32-byte one
+		// spelled with stray trailing bits is a second spelling of the
+		// same bytes, which a token (a cache key) must not have.
+		if raw, err := base64.RawURLEncoding.DecodeString(sSeg); err == nil && len(raw) != sha256.Size {
+			return nil, fail(jeton.KeyInvalidToken, "client token signature is invalid; fetch a new token")
+		}
+		return nil, fail(jeton.KeyTokenMalformed, "client token signature is not canonical base64url")
+	}
+	sig := sigBuf[:n]
 	keys, err := v.keys.MerchantKeys(ctx, merchantID)
 	if err != nil {
 		if e := jeton.AsError(err); e.Kind == jeton.KindNotFound {
@@ -261,25 +302,122 @@ func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*jeto
 		}
 		return nil, err
 	}
-	if len(sig) != sha256.Size || !validSignature(keys.Secrets, tok[:d2], sig) {
+	if len(sig) != sha256.Size || !v.validSignature(keys.Secrets, tok[:d2], sig) {
 		return nil, fail(jeton.KeyInvalidToken, "client token signature is invalid; fetch a new token")
 	}
 
-	pb, err := b64.DecodeString(pSeg)
+	pb, err := b64s.DecodeString(pSeg)
 	if err != nil {
 		return nil, fail(jeton.KeyTokenMalformed, "client token payload is not base64url")
 	}
-	var rc rawClaims
+	in, err := decodeClaims(pb)
+	if err != nil {
+		return nil, err
+	}
+	return checkClaims(in, merchantID, keys, now)
+}
+
+// headerMerchant reads the merchant ID from a protected header that must
+// be exactly {"alg":"HS256","userId":"<id>"} in meaning. The common
+// spelling (jose's, the SDKs') is matched literally; anything else is
+// decoded as JSON for a precise error.
+func headerMerchant(hb []byte) (string, error) {
+	const pre, post = `{"alg":"HS256","userId":"`, `"}`
+	if len(hb) > len(pre)+len(post) && string(hb[:len(pre)]) == pre && string(hb[len(hb)-len(post):]) == post {
+		id := hb[len(pre) : len(hb)-len(post)]
+		if len(id) <= 64 && bytes.IndexByte(id, '"') < 0 && bytes.IndexByte(id, '\\') < 0 {
+			return string(id), nil
+		}
+	}
+	var h struct {
+		Alg    json.RawMessage `json:"alg"`
+		UserID json.RawMessage `json:"userId"`
+	}
+	if err := json.Unmarshal(hb, &h); err != nil || !isObject(hb) {
+		return "", fail(jeton.KeyTokenMalformed, "client token header is not a JSON object")
+	}
+	var alg string
+	if json.Unmarshal(h.Alg, &alg) != nil || alg != "HS256" {
+		return "", fail(jeton.KeyTokenAlgorithm, "client token algorithm must be HS256")
+	}
+	var merchantID string
+	if json.Unmarshal(h.UserID, &merchantID) != nil || merchantID == "" || len(merchantID) > 64 {
+		return "", fail(jeton.KeyTokenUnknownMerchant, "client token header userId must be your merchant ID")
+	}
+	return merchantID, nil
+}
+
+// fastClaims decodes a well-formed payload in one pass; iat and exp start
+// at a sentinel so that a missing one is noticed.
+type fastClaims struct {
+	MerchantID *string      `json:"merchantId"`
+	Client     *ClientClaim `json:"client"`
+	SagaPay    *SagaClaim   `json:"sagapay"`
+	IssuedAt   int64        `json:"iat"`
+	ExpiresAt  int64        `json:"exp"`
+}
+
+const absent = math.MinInt64
+
+// decodeClaims decodes the payload: one typed pass for the usual shape,
+// and a slower member-by-member pass to name what is wrong otherwise.
+func decodeClaims(pb []byte) (claimsIn, error) {
+	fc := fastClaims{IssuedAt: absent, ExpiresAt: absent}
+	if json.Unmarshal(pb, &fc) == nil && fc.IssuedAt != absent && fc.ExpiresAt != absent &&
+		(fc.Client == nil) != (fc.SagaPay == nil) && isObject(pb) {
+		return claimsIn{merchantID: fc.MerchantID, client: fc.Client, sagapay: fc.SagaPay, iat: fc.IssuedAt, exp: fc.ExpiresAt}, nil
+	}
+	var rc struct {
+		MerchantID json.RawMessage `json:"merchantId"`
+		Client     json.RawMessage `json:"client"`
+		SagaPay    json.RawMessage `json:"sagapay"`
+		IssuedAt   json.RawMessage `json:"iat"`
+		ExpiresAt  json.RawMessage `json:"exp"`
+	}
 	if err := json.Unmarshal(pb, &rc); err != nil || !isObject(pb) {
-		return nil, fail(jeton.KeyTokenMalformed, "client token payload is not a JSON object")
+		return claimsIn{}, fail(jeton.KeyTokenMalformed, "client token payload is not a JSON object")
 	}
-	exp, ok := numericDate(rc.ExpiresAt)
-	if !ok {
-		return nil, fail(jeton.KeyTokenClaimsInvalid, "client token needs a numeric exp claim")
+	var in claimsIn
+	var ok bool
+	if in.exp, ok = numericDate(rc.ExpiresAt); !ok {
+		return in, fail(jeton.KeyTokenClaimsInvalid, "client token needs a numeric exp claim")
 	}
-	iat, ok := numericDate(rc.IssuedAt)
-	if !ok {
-		return nil, fail(jeton.KeyTokenClaimsInvalid, "client token needs a numeric iat claim")
+	if in.iat, ok = numericDate(rc.IssuedAt); !ok {
+		return in, fail(jeton.KeyTokenClaimsInvalid, "client token needs a numeric iat claim")
+	}
+	if present(rc.MerchantID) {
+		var mid string
+		if json.Unmarshal(rc.MerchantID, &mid) != nil {
+			return in, fail(jeton.KeyTokenClaimsInvalid, "client token merchantId claim must be a string")
+		}
+		in.merchantID = &mid
+	}
+	switch {
+	case isObject(rc.Client) && !present(rc.SagaPay):
+		var cc ClientClaim
+		if json.Unmarshal(rc.Client, &cc) != nil {
+			return in, fail(jeton.KeyTokenClaimsInvalid, "client token client claim has wrong types")
+		}
+		in.client = &cc
+	case isObject(rc.SagaPay) && !present(rc.Client):
+		var sc SagaClaim
+		if json.Unmarshal(rc.SagaPay, &sc) != nil {
+			return in, fail(jeton.KeyTokenClaimsInvalid, "client token sagapay claim has wrong types")
+		}
+		in.sagapay = &sc
+	default:
+		return in, fail(jeton.KeyTokenClaimsInvalid, "client token needs a client claim (AssetPay) or a sagapay claim (SagaPay)")
+	}
+	return in, nil
+}
+
+func present(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+
+// checkClaims applies the time, lifetime, identity and revocation rules.
+func checkClaims(in claimsIn, merchantID string, keys *MerchantKeys, now time.Time) (*jeton.ClientToken, error) {
+	iat, exp := in.iat, in.exp
+	if iat < -maxDate || iat > maxDate {
+		return nil, fail(jeton.KeyTokenClaimsInvalid, "client token iat must be a Unix time in seconds")
 	}
 	nowS := now.Unix()
 	if iat > nowS+int64(MaxFutureIat/time.Second) {
@@ -291,43 +429,29 @@ func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*jeto
 	if exp <= iat {
 		return nil, fail(jeton.KeyTokenClaimsInvalid, "client token exp must be after iat")
 	}
-	if exp-iat > int64(keys.MaxLifetime/time.Second) {
+	if exp > maxDate || exp-iat > int64(keys.MaxLifetime/time.Second) { // |iat| <= maxDate: no overflow
 		return nil, fail(jeton.KeyTokenLifetimeTooLong, "client token lifetime exceeds the merchant maximum of "+keys.MaxLifetime.String())
 	}
-	if len(rc.MerchantID) > 0 && !bytes.Equal(rc.MerchantID, []byte("null")) {
-		var mid string
-		if json.Unmarshal(rc.MerchantID, &mid) != nil || mid != merchantID {
-			return nil, fail(jeton.KeyTokenClaimsInvalid, "client token merchantId claim does not match the header userId")
-		}
+	if in.merchantID != nil && *in.merchantID != merchantID {
+		return nil, fail(jeton.KeyTokenClaimsInvalid, "client token merchantId claim does not match the header userId")
 	}
-	c := Claims{MerchantID: merchantID, IssuedAt: iat, ExpiresAt: exp}
-	switch {
-	case isObject(rc.Client) && len(rc.SagaPay) == 0:
-		var cc ClientClaim
-		if json.Unmarshal(rc.Client, &cc) != nil {
-			return nil, fail(jeton.KeyTokenClaimsInvalid, "client token client claim has wrong types")
-		}
+	c := Claims{MerchantID: merchantID, IssuedAt: iat, ExpiresAt: exp, Client: in.client, SagaPay: in.sagapay}
+	if cc := in.client; cc != nil {
 		if _, err := steam.ParseSteamID(cc.SteamID); err != nil {
 			return nil, fail(jeton.KeyTokenClaimsInvalid, "client token client.steamID "+err.Error())
 		}
 		if _, err := steam.ParseTradeURL(cc.TradeURL); err != nil {
 			return nil, fail(jeton.KeyTokenClaimsInvalid, "client token client.tradeUrl "+err.Error())
 		}
-		if len(cc.ClientID) > 128 {
+		if len(cc.ClientID) > 128 && utf8.RuneCountInString(cc.ClientID) > 128 {
 			return nil, fail(jeton.KeyTokenClaimsInvalid, "client token client.clientId is longer than 128 characters")
 		}
 		if len(cc.ClientData) > 0 && !isObject(cc.ClientData) && !bytes.Equal(cc.ClientData, []byte("null")) {
 			return nil, fail(jeton.KeyTokenClaimsInvalid, "client token client.clientData must be an object")
 		}
-		c.Client = &cc
-	case isObject(rc.SagaPay) && len(rc.Client) == 0:
-		var sc SagaClaim
-		if json.Unmarshal(rc.SagaPay, &sc) != nil || sc.ExternalUserID == "" {
-			return nil, fail(jeton.KeyTokenClaimsInvalid, "client token sagapay claim needs an externalUserId")
-		}
-		c.SagaPay = &sc
-	default:
-		return nil, fail(jeton.KeyTokenClaimsInvalid, "client token needs a client claim (AssetPay) or a sagapay claim (SagaPay)")
+	}
+	if sc := in.sagapay; sc != nil && (sc.ExternalUserID == "" || len(sc.ExternalUserID) > 128) {
+		return nil, fail(jeton.KeyTokenClaimsInvalid, "client token sagapay claim needs an externalUserId")
 	}
 	if revoked(keys.Revoked, c, iat) {
 		return nil, fail(jeton.KeyTokenRevoked, "client token was revoked; fetch a new one")
@@ -355,18 +479,6 @@ func revoked(r map[string]int64, c Claims, iat int64) bool {
 // RevocationKey is the MerchantKeys.Revoked map key of a subject.
 func RevocationKey(kind jeton.SubjectKind, subject string) string {
 	return string(kind) + ":" + subject
-}
-
-func validSignature(secrets [][]byte, signingInput string, sig []byte) bool {
-	ok := false
-	for _, s := range secrets {
-		mac := hmac.New(sha256.New, s)
-		mac.Write([]byte(signingInput))
-		if hmac.Equal(mac.Sum(nil), sig) {
-			ok = true
-		}
-	}
-	return ok
 }
 
 func isObject(b []byte) bool {
