@@ -65,8 +65,8 @@ type merchantEntry struct {
 	// keysUntil, the next retirement of one of its secrets (zero: none).
 	keys      atomic.Pointer[token.MerchantKeys]
 	keysUntil atomic.Int64 // Unix nanoseconds
-	missing  bool      // negative entry: no such merchant
-	until    time.Time // negative entries expire
+	missing   bool         // negative entry: no such merchant
+	until     time.Time    // negative entries expire
 }
 
 type openSecret struct {
