@@ -16,9 +16,8 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	tokens   *prometheus.CounterVec
 
-	mu       sync.RWMutex
-	counters map[counterKey]prometheus.Counter
-	hists    map[string]prometheus.Observer
+	counters sync.Map // counterKey -> prometheus.Counter
+	hists    sync.Map // route -> prometheus.Observer
 }
 
 // NewMetrics registers jeton's collectors and the Go runtime's.
@@ -35,8 +34,6 @@ func NewMetrics() *Metrics {
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jeton_token_verifications_total", Help: "Client token verifications by result (ok or the error key) and whether the cache answered.",
 		}, []string{"result", "cached"}),
-		counters: map[counterKey]prometheus.Counter{},
-		hists:    map[string]prometheus.Observer{},
 	}
 	m.Registry.MustRegister(m.requests, m.latency, m.tokens,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -55,29 +52,19 @@ type counterKey struct {
 
 func (m *Metrics) counter(route string, code int) prometheus.Counter {
 	k := counterKey{route, code}
-	m.mu.RLock()
-	c := m.counters[k]
-	m.mu.RUnlock()
-	if c == nil {
-		c = m.requests.WithLabelValues(route, strconv.Itoa(code))
-		m.mu.Lock()
-		m.counters[k] = c
-		m.mu.Unlock()
+	if c, ok := m.counters.Load(k); ok {
+		return c.(prometheus.Counter)
 	}
-	return c
+	c, _ := m.counters.LoadOrStore(k, m.requests.WithLabelValues(route, strconv.Itoa(code)))
+	return c.(prometheus.Counter)
 }
 
 func (m *Metrics) hist(route string) prometheus.Observer {
-	m.mu.RLock()
-	h := m.hists[route]
-	m.mu.RUnlock()
-	if h == nil {
-		h = m.latency.WithLabelValues(route)
-		m.mu.Lock()
-		m.hists[route] = h
-		m.mu.Unlock()
+	if h, ok := m.hists.Load(route); ok {
+		return h.(prometheus.Observer)
 	}
-	return h
+	h, _ := m.hists.LoadOrStore(route, m.latency.WithLabelValues(route))
+	return h.(prometheus.Observer)
 }
 
 // statusWriter remembers the status code written.

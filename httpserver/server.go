@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -122,7 +123,7 @@ func (s *Server) Mount(routes ...Route) {
 		}
 	}
 	for _, rt := range routes {
-		h := http.MaxBytesHandler(rt.Handler, s.cfg.MaxBodyBytes)
+		h := limitBody(rt.Handler, s.cfg.MaxBodyBytes)
 		if rt.Browser {
 			h = s.cors(h)
 			if !preflight[rt.Path] {
@@ -135,6 +136,19 @@ func (s *Server) Mount(routes ...Route) {
 		s.mux.Handle(rt.Method+" "+rt.Path, h)
 		s.routes = append(s.routes, rt)
 	}
+}
+
+// limitBody bounds request bodies; bodiless requests (most GETs) skip
+// the wrapper and the request copy it makes.
+func limitBody(h http.Handler, n int64) http.Handler {
+	limited := http.MaxBytesHandler(h, n)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			h.ServeHTTP(w, r)
+			return
+		}
+		limited.ServeHTTP(w, r)
+	})
 }
 
 // Routes lists every mounted route (for the OpenAPI conformance test).
@@ -185,10 +199,14 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
+var swPool = sync.Pool{New: func() any { return new(statusWriter) }}
+
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := swPool.Get().(*statusWriter)
+		*sw = statusWriter{ResponseWriter: w}
+		defer func() { *sw = statusWriter{}; swPool.Put(sw) }()
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
 		if route == "" || route == "/" {
