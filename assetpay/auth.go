@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -233,14 +234,15 @@ func (a *API) authenticateClient(w http.ResponseWriter, r *http.Request, k jeton
 	a.ok(w, r, authData{Token: tok, Warnings: tradeURLWarnings(req.SteamID, req.TradeURL)})
 }
 
+// meData is what GET /client/me says of a token: whose it is and until
+// when (clientData is the merchant's business and stays out of it).
 type meData struct {
-	MerchantID string          `json:"merchantId"`
-	SteamID    string          `json:"steamID"`
-	TradeURL   string          `json:"tradeUrl"`
-	ClientID   *string         `json:"clientId"`
-	ClientData json.RawMessage `json:"clientData,omitempty"`
-	IssuedAt   string          `json:"issuedAt"`
-	ExpiresAt  string          `json:"expiresAt"`
+	MerchantID string  `json:"merchantId"`
+	SteamID    string  `json:"steamID"`
+	TradeURL   string  `json:"tradeUrl"`
+	ClientID   *string `json:"clientId"`
+	IssuedAt   string  `json:"issuedAt"`
+	ExpiresAt  string  `json:"expiresAt"`
 }
 
 // meMemo is the part of a /client/me reply fixed for a token: the data
@@ -252,7 +254,7 @@ type meMemo struct {
 
 func renderMe(t *jeton.ClientToken) *meMemo {
 	d := meData{
-		MerchantID: t.MerchantID, SteamID: t.SteamID, TradeURL: t.TradeURL, ClientData: t.ClientData,
+		MerchantID: t.MerchantID, SteamID: t.SteamID, TradeURL: t.TradeURL,
 		IssuedAt: t.IssuedAt.Format(time.RFC3339), ExpiresAt: t.ExpiresAt.Format(time.RFC3339),
 	}
 	if t.ClientID != "" {
@@ -275,7 +277,8 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, t *jeton.ClientToken) {
 		m = renderMe(t)
 		t.SetMemo(m)
 	}
-	buf := make([]byte, 0, 96+len(m.head)+len(m.warnings))
+	bp := meBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
 	buf = append(buf, `{"requestId":"`...)
 	buf = append(buf, httpserver.RequestID(r.Context())...) // a UUID: nothing to escape
 	buf = append(buf, `","success":true,"data":`...)
@@ -286,8 +289,12 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, t *jeton.ClientToken) {
 	buf = append(buf, m.warnings...)
 	buf = append(buf, "}}\n"...)
 	w.Header()["Content-Type"] = jsonCT
-	_, _ = w.Write(buf)
+	_, _ = w.Write(buf) // copied into the connection's buffer: buf is free again
+	*bp = buf
+	meBufs.Put(bp)
 }
+
+var meBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 type revokeData struct {
 	Revoked       bool   `json:"revoked"`
