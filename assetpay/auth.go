@@ -280,7 +280,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, t *jeton.ClientToken) {
 	bp := meBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	buf = append(buf, `{"requestId":"`...)
-	buf = append(buf, httpserver.RequestID(r.Context())...) // a UUID: nothing to escape
+	buf = append(buf, httpserver.RequestIDOf(w, r)...) // a UUID: nothing to escape
 	buf = append(buf, `","success":true,"data":`...)
 	buf = append(buf, m.head...)
 	buf = append(buf, `,"expiresIn":`...)

@@ -53,7 +53,7 @@ func marshalNoEscape(v any) ([]byte, error) {
 }
 
 func (a *API) ok(w http.ResponseWriter, r *http.Request, data any) {
-	writeJSON(w, http.StatusOK, okEnvelope{RequestID: httpserver.RequestID(r.Context()), Success: true, Data: data})
+	writeJSON(w, http.StatusOK, okEnvelope{RequestID: httpserver.RequestIDOf(w, r), Success: true, Data: data})
 }
 
 // maxFields caps the fields map, as the vendor does; message names the first 5.
@@ -64,7 +64,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	key, c := lookup(e)
 	msg := e.Message
 	if e.Kind == jeton.KindInternal {
-		a.log.ErrorContext(r.Context(), "internal error", "requestId", httpserver.RequestID(r.Context()), "route", r.Pattern, "err", e.Err)
+		a.log.ErrorContext(r.Context(), "internal error", "requestId", httpserver.RequestIDOf(w, r), "route", r.Pattern, "err", e.Err)
 		msg = "internal server error"
 	}
 	fields := e.Fields
@@ -97,7 +97,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, c.Status, errEnvelope{
-		RequestID: httpserver.RequestID(r.Context()),
+		RequestID: httpserver.RequestIDOf(w, r),
 		Error:     errBody{Code: c.Code, Key: key, Message: msg, Fields: fields, Details: e.Details},
 	})
 }

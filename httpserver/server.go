@@ -87,7 +87,7 @@ func New(cfg Config, m *Metrics) *Server {
 		// Unknown routes answer in a shape both surfaces' clients read:
 		// AssetPay's {success:false, error} and SagaPay's {status, message}.
 		msg := "no route " + r.Method + " " + r.URL.Path
-		writeJSON(w, http.StatusNotFound, map[string]any{"requestId": RequestID(r.Context()), "success": false,
+		writeJSON(w, http.StatusNotFound, map[string]any{"requestId": RequestIDOf(w, r), "success": false,
 			"status": "ERROR", "message": msg,
 			"error": map[string]any{"code": 1004, "key": "NOT_FOUND", "message": msg}})
 	})
@@ -225,7 +225,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if sw.code >= 500 {
 				lvl = slog.LevelError
 			}
-			s.cfg.Log.LogAttrs(r.Context(), lvl, "request", slog.String("requestId", RequestID(r.Context())),
+			s.cfg.Log.LogAttrs(r.Context(), lvl, "request", slog.String("requestId", RequestIDOf(sw, r)),
 				slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.code), slog.Duration("duration", d))
 		}

@@ -15,7 +15,7 @@ func newTestServer(cfg Config) *httptest.Server {
 	s := New(cfg, NewMetrics())
 	s.Mount(
 		Route{Method: "GET", Path: "/client/x", Browser: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.WriteString(w, RequestID(r.Context()))
+			_, _ = io.WriteString(w, RequestIDOf(w, r))
 		})},
 		Route{Method: "POST", Path: "/secure/x", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if _, err := io.ReadAll(r.Body); err != nil {

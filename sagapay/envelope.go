@@ -60,7 +60,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	msg := e.Message
 	if e.Kind == jeton.KindInternal {
-		a.log.ErrorContext(r.Context(), "internal error", "requestId", httpserver.RequestID(r.Context()), "route", r.Pattern, "err", e.Err)
+		a.log.ErrorContext(r.Context(), "internal error", "requestId", httpserver.RequestIDOf(w, r), "route", r.Pattern, "err", e.Err)
 		msg = "Internal server error"
 	}
 	for name, why := range e.Fields { // one field is enough for Surfboard's single message
