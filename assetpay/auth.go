@@ -14,6 +14,7 @@ import (
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/httpserver"
+	"github.com/jetonhq/jeton/internal/jsonx"
 	"github.com/jetonhq/jeton/steam"
 	"github.com/jetonhq/jeton/token"
 )
@@ -264,8 +265,8 @@ func renderMe(t *jeton.ClientToken) *meMemo {
 	if warnings == nil {
 		warnings = []Warning{}
 	}
-	head, _ := marshalNoEscape(d)
-	w, _ := marshalNoEscape(warnings)
+	head, _ := jsonx.Marshal(d)
+	w, _ := jsonx.Marshal(warnings)
 	return &meMemo{head: head[:len(head)-1], warnings: w}
 }
 

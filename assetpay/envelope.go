@@ -1,7 +1,6 @@
 package assetpay
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"sort"
@@ -38,18 +37,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
-}
-
-// marshalNoEscape encodes v without HTML escaping and without the
-// trailing newline.
-func marshalNoEscape(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func (a *API) ok(w http.ResponseWriter, r *http.Request, data any) {

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jetonhq/jeton/internal/jsonx"
 )
 
 // MaxTTL is the longest lifetime a client token may have (24 hours).
@@ -98,14 +98,14 @@ func sign(secret, merchantID string, c claims) (string, error) {
 	}
 	// Encode as JavaScript's JSON.stringify does (no HTML escaping, so a
 	// trade URL's "&" stays as jose writes it), then sign with golang-jwt.
-	h, err := marshal(struct {
+	h, err := jsonx.Marshal(struct {
 		Alg    string `json:"alg"`
 		UserID string `json:"userId"`
 	}{"HS256", merchantID})
 	if err != nil {
 		return "", err
 	}
-	p, err := marshal(c)
+	p, err := jsonx.Marshal(c)
 	if err != nil {
 		return "", err
 	}
@@ -116,16 +116,6 @@ func sign(secret, merchantID string, c claims) (string, error) {
 		return "", err
 	}
 	return input + "." + enc.EncodeToString(sig), nil
-}
-
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	e := json.NewEncoder(&buf)
-	e.SetEscapeHTML(false)
-	if err := e.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func checkTTL(ttl time.Duration) error {

@@ -1,7 +1,6 @@
 package token
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/internal/jsonx"
 )
 
 // ClientClaim is the AssetPay "client" claim, in the vendor SDK's key order.
@@ -47,11 +47,11 @@ var b64 = base64.RawURLEncoding
 // The header is {"alg":"HS256","userId":merchantID}, as the seed's jose
 // snippet and the vendor SDK make it.
 func Sign(secret []byte, merchantID string, c Claims) (string, error) {
-	h, err := marshal(header{Alg: "HS256", UserID: merchantID})
+	h, err := jsonx.Marshal(header{Alg: "HS256", UserID: merchantID})
 	if err != nil {
 		return "", err
 	}
-	p, err := marshal(c)
+	p, err := jsonx.Marshal(c)
 	if err != nil {
 		return "", err
 	}
@@ -66,18 +66,6 @@ func Sign(secret []byte, merchantID string, c Claims) (string, error) {
 	buf = append(buf, '.')
 	buf = b64.AppendEncode(buf, sum)
 	return string(buf), nil
-}
-
-// marshal encodes v as JavaScript's JSON.stringify would: no HTML
-// escaping, so "&" in a trade URL stays "&" as in a jose-made token.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // MintAssetPay signs an AssetPay client token valid for ttl from now.

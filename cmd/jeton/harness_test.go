@@ -6,16 +6,13 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +24,7 @@ import (
 	"github.com/jetonhq/jeton/credential"
 	"github.com/jetonhq/jeton/httpserver"
 	"github.com/jetonhq/jeton/sqlstore"
+	"github.com/jetonhq/jeton/sqlstore/storetest"
 	"github.com/jetonhq/jeton/vault"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -114,38 +112,11 @@ func (e *env) checkNoSecrets() {
 func backends(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t, "sqlite")) })
 	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv("JETON_TEST_DATABASE_URL") == "" {
-			t.Skip("JETON_TEST_DATABASE_URL not set: skipping the PostgreSQL run (CI sets it)")
+		if os.Getenv(storetest.EnvDatabaseURL) == "" {
+			t.Skip(storetest.EnvDatabaseURL + " not set: skipping the PostgreSQL run (CI sets it)")
 		}
 		fn(t, newEnv(t, "postgres"))
 	})
-}
-
-// pgSchemaURL makes a fresh schema and returns a URL that uses it.
-func pgSchemaURL(t testing.TB) string {
-	base := os.Getenv("JETON_TEST_DATABASE_URL")
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "jt_" + hex.EncodeToString(b)
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		db.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func newEnv(t testing.TB, backend string) *env {
@@ -155,7 +126,7 @@ func newEnv(t testing.TB, backend string) *env {
 	var db *sqlstore.DB
 	var err error
 	if backend == "postgres" {
-		db, err = sqlstore.OpenPostgres(ctx, pgSchemaURL(t))
+		db, err = sqlstore.OpenPostgres(ctx, storetest.PostgresURL(t))
 	} else {
 		e.dataDir = t.TempDir()
 		db, err = sqlstore.OpenSQLite(e.dataDir)
