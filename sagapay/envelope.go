@@ -59,7 +59,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusInternalServerError
 	}
 	msg := e.Message
-	if e.Kind == jeton.KindInternal {
+	if e.Kind == jeton.KindInternal && r.Context().Err() != nil {
+		// The client went away mid-request (its work was not committed
+		// unless its batch already was); nobody reads this reply.
+		a.log.DebugContext(r.Context(), "client gone", "requestId", httpserver.RequestIDOf(w, r), "route", r.Pattern)
+	} else if e.Kind == jeton.KindInternal {
 		a.log.ErrorContext(r.Context(), "internal error", "requestId", httpserver.RequestIDOf(w, r), "route", r.Pattern, "err", e.Err)
 		msg = "Internal server error"
 	}
