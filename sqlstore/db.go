@@ -25,9 +25,8 @@ type DB struct {
 	// q holds every query already rebound for the dialect.
 	q map[string]string
 
-	prepMu     sync.Mutex
-	upsertOne  *sql.Stmt
-	upsertMany *sql.Stmt
+	prepMu  sync.Mutex
+	upserts map[int]*sql.Stmt // client upserts by row count
 }
 
 // SQLiteFile is the database file name inside the data directory.
@@ -144,10 +143,8 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.prepMu.Lock()
-	for _, st := range []*sql.Stmt{db.upsertOne, db.upsertMany} {
-		if st != nil {
-			st.Close()
-		}
+	for _, st := range db.upserts {
+		st.Close()
 	}
 	db.prepMu.Unlock()
 	err := db.w.Close()

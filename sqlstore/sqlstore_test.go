@@ -3,7 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -406,5 +408,51 @@ func TestOpenPicksBackend(t *testing.T) {
 		if err := db.Ping(ctx); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestUpsertClientsOddBatch writes groups of every size from 1 to 70 (so
+// each is split into power-of-two statements) with duplicates inside,
+// on both backends, and reads every row back: last entry wins.
+func TestUpsertClientsOddBatch(t *testing.T) {
+	stores := map[string]func(t *testing.T) *sqlstore.DB{
+		"sqlite": func(t *testing.T) *sqlstore.DB { return openSQLite(t, t.TempDir()) },
+		"postgres": func(t *testing.T) *sqlstore.DB {
+			return openPostgres(t, storetest.PostgresURL(t))
+		},
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ctx := testCtx(t)
+			m := jeton.Merchant{ID: "m-odd", PartnerID: "p", Name: "odd", MaxTokenLifetime: time.Hour, CreatedAt: time.Now()}
+			err := db.CreateMerchant(ctx, jeton.NewMerchant{Merchant: m,
+				Key:    jeton.APIKey{ID: "k-odd", MerchantID: m.ID, Hash: []byte{1, 2, 3}, Prefix: "ap_", Scopes: []jeton.Scope{jeton.ScopeCoreAccess}, CreatedAt: m.CreatedAt},
+				Secret: jeton.Secret{ID: "s-odd", MerchantID: m.ID, Sealed: []byte{9}, CreatedAt: m.CreatedAt}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for size := 1; size <= 70; size++ {
+				var batch []jeton.Client
+				for i := 0; i < size; i++ {
+					id := fmt.Sprintf("765611980000%05d", i%(size/2+1)) // about half are repeats
+					batch = append(batch, jeton.Client{MerchantID: m.ID, SteamID: id, TradeURL: "t",
+						ClientData: json.RawMessage(fmt.Sprintf(`{"size":%d,"i":%d}`, size, i)), UpdatedAt: time.Now()})
+				}
+				if err := db.UpsertClients(ctx, batch); err != nil {
+					t.Fatalf("size %d: %v", size, err)
+				}
+				last := map[string]string{}
+				for _, c := range batch {
+					last[c.SteamID] = string(c.ClientData)
+				}
+				for id, want := range last {
+					c, err := db.Client(ctx, m.ID, id)
+					if err != nil || string(c.ClientData) != want {
+						t.Fatalf("size %d, %s: got %s (%v), want %s", size, id, c.ClientData, err, want)
+					}
+				}
+			}
+		})
 	}
 }

@@ -396,22 +396,24 @@ func upsertSQL(rows int) string {
 	return b.String()
 }
 
-// upsertStmts prepares (once) the single-row and chunk upserts on the
-// writer pool.
-func (db *DB) upsertStmts(ctx context.Context) (one, chunk *sql.Stmt, err error) {
+// upsertStmt returns the prepared upsert of n rows (n a power of two up
+// to upsertChunk), preparing it once on the writer pool: a group of any
+// size is written in at most log2(upsertChunk)+1 statements per chunk.
+func (db *DB) upsertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 	db.prepMu.Lock()
 	defer db.prepMu.Unlock()
-	if db.upsertOne == nil {
-		if db.upsertOne, err = db.w.PrepareContext(ctx, db.d.rebind(upsertSQL(1))); err != nil {
-			return nil, nil, err
-		}
-		if db.upsertMany, err = db.w.PrepareContext(ctx, db.d.rebind(upsertSQL(upsertChunk))); err != nil {
-			db.upsertOne.Close()
-			db.upsertOne = nil
-			return nil, nil, err
-		}
+	if st := db.upserts[n]; st != nil {
+		return st, nil
 	}
-	return db.upsertOne, db.upsertMany, nil
+	st, err := db.w.PrepareContext(ctx, db.d.rebind(upsertSQL(n)))
+	if err != nil {
+		return nil, err
+	}
+	if db.upserts == nil {
+		db.upserts = map[int]*sql.Stmt{}
+	}
+	db.upserts[n] = st
+	return st, nil
 }
 
 func compareClients(a, b jeton.Client) int {
@@ -446,36 +448,40 @@ func (db *DB) UpsertClients(ctx context.Context, cs []jeton.Client) error {
 		cs = slices.Clone(cs)
 		slices.SortFunc(cs, compareClients)
 	}
-	one, many, err := db.upsertStmts(ctx)
-	if err != nil {
-		return fmt.Errorf("prepare upsert: %w", err)
+	// Prepare outside the transaction: on SQLite the transaction holds
+	// the only writer connection, which preparing would wait for.
+	var plan []*sql.Stmt
+	for rest := len(cs); rest > 0; {
+		n := upsertChunk
+		for n > rest {
+			n /= 2
+		}
+		st, err := db.upsertStmt(ctx, n)
+		if err != nil {
+			return fmt.Errorf("prepare upsert: %w", err)
+		}
+		plan = append(plan, st)
+		rest -= n
 	}
 	args := make([]any, 0, upsertChunk*6)
-	appendArgs := func(c jeton.Client) {
-		data := string(c.ClientData)
-		if data == "" {
-			data = "{}"
-		}
-		args = append(args, c.MerchantID, c.SteamID, c.TradeURL, c.ClientID, data, micros(c.UpdatedAt))
-	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for len(cs) >= upsertChunk {
-			args = args[:0]
-			for _, c := range cs[:upsertChunk] {
-				appendArgs(c)
+		for _, st := range plan {
+			n := upsertChunk
+			for n > len(cs) {
+				n /= 2
 			}
-			if _, err := tx.StmtContext(ctx, many).ExecContext(ctx, args...); err != nil {
+			args = args[:0]
+			for _, c := range cs[:n] {
+				data := string(c.ClientData)
+				if data == "" {
+					data = "{}"
+				}
+				args = append(args, c.MerchantID, c.SteamID, c.TradeURL, c.ClientID, data, micros(c.UpdatedAt))
+			}
+			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("upsert clients: %w", err)
 			}
-			cs = cs[upsertChunk:]
-		}
-		st := tx.StmtContext(ctx, one)
-		for _, c := range cs {
-			args = args[:0]
-			appendArgs(c)
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("upsert client: %w", err)
-			}
+			cs = cs[n:]
 		}
 		return nil
 	})

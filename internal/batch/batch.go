@@ -6,6 +6,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 )
 
@@ -70,6 +71,10 @@ func (b *Batcher[T]) loop() {
 	for first := range b.in {
 		items = append(items[:0], first.item)
 		waiters = append(waiters[:0], first.errc)
+		// Let the goroutines that are about to queue do so before the
+		// group is cut: without this a group rarely holds more than two
+		// items under load, and each commit costs more than its rows.
+		runtime.Gosched()
 	fill:
 		for len(items) < b.max {
 			select {
