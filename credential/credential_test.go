@@ -20,6 +20,7 @@ import (
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/credential"
 	"github.com/jetonhq/jeton/sqlstore"
+	"github.com/jetonhq/jeton/sqlstore/sqltest"
 	"github.com/jetonhq/jeton/sqlstore/storetest"
 	"github.com/jetonhq/jeton/token"
 	"github.com/jetonhq/jeton/vault"
@@ -69,19 +70,6 @@ func newVault(t *testing.T) *vault.Vault {
 	return v
 }
 
-func openSQLite(t *testing.T, dir string) *sqlstore.DB {
-	t.Helper()
-	db, err := sqlstore.OpenSQLite(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 // env is one service over a real SQLite store in a temporary directory.
 type env struct {
 	dir   string
@@ -97,7 +85,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir(), clk: newClock(), vault: newVault(t)}
-	e.db = openSQLite(t, e.dir)
+	e.db = sqltest.SQLite(t, e.dir)
 	e.svc = credential.New(e.db, e.vault, e.clk.Now, quiet)
 	e.svc.OnChange = e.onChange
 	return e
@@ -873,8 +861,8 @@ func crossInstance(t *testing.T, storeA, storeB jeton.Store) {
 
 func TestCrossInstanceSQLite(t *testing.T) {
 	dir := t.TempDir()
-	storeA := openSQLite(t, dir)
-	storeB := openSQLite(t, dir) // a second handle: its own writer and readers
+	storeA := sqltest.SQLite(t, dir)
+	storeB := sqltest.SQLite(t, dir) // a second handle: its own writer and readers
 	crossInstance(t, storeA, storeB)
 }
 
@@ -883,16 +871,7 @@ func TestCrossInstancePostgres(t *testing.T) {
 		t.Skip(storetest.EnvDatabaseURL + " not set: skipping PostgreSQL cross-instance test")
 	}
 	url := storetest.PostgresURL(t)
-	open := func() *sqlstore.DB {
-		db, err := sqlstore.OpenPostgres(testCtx(t), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		must(t, db.Migrate(testCtx(t)))
-		return db
-	}
-	crossInstance(t, open(), open())
+	crossInstance(t, sqltest.Postgres(t, url), sqltest.Postgres(t, url))
 }
 
 // hookStore is the real store with hooks run after a read, to interleave

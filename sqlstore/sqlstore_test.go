@@ -15,6 +15,7 @@ import (
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/sqlstore"
+	"github.com/jetonhq/jeton/sqlstore/sqltest"
 	"github.com/jetonhq/jeton/sqlstore/storetest"
 )
 
@@ -31,37 +32,9 @@ func skipWithoutPostgres(t *testing.T) {
 	}
 }
 
-// openSQLite opens and migrates a store in dir, closed when t ends.
-func openSQLite(t *testing.T, dir string) *sqlstore.DB {
-	t.Helper()
-	db, err := sqlstore.OpenSQLite(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-// openPostgres opens and migrates a store on url, closed when t ends.
-func openPostgres(t *testing.T, url string) *sqlstore.DB {
-	t.Helper()
-	db, err := sqlstore.OpenPostgres(testCtx(t), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 func TestSQLite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) jeton.Store {
-		db := openSQLite(t, t.TempDir())
+		db := sqltest.SQLite(t, t.TempDir())
 		if db.Dialect() != "sqlite" {
 			t.Fatalf("Dialect = %q", db.Dialect())
 		}
@@ -72,7 +45,7 @@ func TestSQLite(t *testing.T) {
 func TestPostgres(t *testing.T) {
 	skipWithoutPostgres(t)
 	storetest.Run(t, func(t *testing.T) jeton.Store {
-		db := openPostgres(t, storetest.PostgresURL(t))
+		db := sqltest.Postgres(t, storetest.PostgresURL(t))
 		if db.Dialect() != "postgres" {
 			t.Fatalf("Dialect = %q", db.Dialect())
 		}
@@ -292,7 +265,7 @@ func TestSQLiteConcurrentOpen(t *testing.T) {
 
 func TestSQLiteFileMode(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data", "nested")
-	db := openSQLite(t, dir)
+	db := sqltest.SQLite(t, dir)
 	ctx := testCtx(t)
 	m := jeton.Merchant{ID: jeton.NewID(), PartnerID: "p", Name: "n", CreatedAt: time.Now()}
 	if err := db.CreateMerchant(ctx, jeton.NewMerchant{Merchant: m,
@@ -416,9 +389,9 @@ func TestOpenPicksBackend(t *testing.T) {
 // on both backends, and reads every row back: last entry wins.
 func TestUpsertClientsOddBatch(t *testing.T) {
 	stores := map[string]func(t *testing.T) *sqlstore.DB{
-		"sqlite": func(t *testing.T) *sqlstore.DB { return openSQLite(t, t.TempDir()) },
+		"sqlite": func(t *testing.T) *sqlstore.DB { return sqltest.SQLite(t, t.TempDir()) },
 		"postgres": func(t *testing.T) *sqlstore.DB {
-			return openPostgres(t, storetest.PostgresURL(t))
+			return sqltest.Postgres(t, storetest.PostgresURL(t))
 		},
 	}
 	for name, open := range stores {
