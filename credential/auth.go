@@ -3,7 +3,6 @@ package credential
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -361,7 +360,3 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
-
-// KeyHashHex is a display helper for logs: never the key, only a short
-// hash prefix.
-func KeyHashHex(k jeton.APIKey) string { return hex.EncodeToString(k.Hash)[:12] }

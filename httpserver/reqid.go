@@ -1,41 +1,18 @@
 package httpserver
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
 )
 
-type ctxKey struct{}
-
-// reqInfo travels in the request context.
-type reqInfo struct {
-	id string
-}
-
-// RequestIDOf returns the id of the request being answered on w (the
-// X-Request-Id reply header every request gets), falling back on the id
-// carried by r's context.
+// RequestIDOf returns the id of the request being answered on w: the
+// X-Request-Id reply header that every request gets before its handler runs.
 func RequestIDOf(w http.ResponseWriter, r *http.Request) string {
 	if v := w.Header()["X-Request-Id"]; len(v) > 0 {
 		return v[0]
 	}
-	return RequestID(r.Context())
-}
-
-// RequestID returns the request id carried by ctx ("" when none); see
-// WithRequestID. Handlers use RequestIDOf.
-func RequestID(ctx context.Context) string {
-	if ri, ok := ctx.Value(ctxKey{}).(*reqInfo); ok {
-		return ri.id
-	}
 	return ""
-}
-
-// WithRequestID returns ctx carrying id (for tests and background work).
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, &reqInfo{id: id})
 }
 
 // NewRequestID returns a random UUIDv4.

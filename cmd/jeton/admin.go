@@ -80,29 +80,28 @@ type merchantListCmd struct {
 }
 
 func (c *merchantListCmd) Run() error {
-	return withCreds(c.storeFlags, func(ctx context.Context, s *credential.Service) error {
-		db, _, err := openStore(ctx, c.storeFlags)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		ms, err := db.Merchants(ctx)
-		if err != nil {
-			return err
-		}
-		list := make([]map[string]any, 0, len(ms))
-		for _, m := range ms {
-			list = append(list, map[string]any{"merchantId": m.ID, "partnerId": m.PartnerID, "name": m.Name,
-				"maxTokenLifetime": m.MaxTokenLifetime.String(), "createdAt": m.CreatedAt.Format(time.RFC3339)})
-		}
-		if c.JSON {
-			return json.NewEncoder(os.Stdout).Encode(map[string]any{"merchants": list})
-		}
-		for _, m := range list {
-			fmt.Printf("%s  partner %s  %s\n", m["merchantId"], m["partnerId"], m["name"])
-		}
-		return nil
-	})
+	ctx := context.Background()
+	db, _, err := openStore(ctx, c.storeFlags)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ms, err := db.Merchants(ctx)
+	if err != nil {
+		return err
+	}
+	list := make([]map[string]any, 0, len(ms))
+	for _, m := range ms {
+		list = append(list, map[string]any{"merchantId": m.ID, "partnerId": m.PartnerID, "name": m.Name,
+			"maxTokenLifetime": m.MaxTokenLifetime.String(), "createdAt": m.CreatedAt.Format(time.RFC3339)})
+	}
+	if c.JSON {
+		return json.NewEncoder(os.Stdout).Encode(map[string]any{"merchants": list})
+	}
+	for _, m := range list {
+		fmt.Printf("%s  partner %s  %s\n", m["merchantId"], m["partnerId"], m["name"])
+	}
+	return nil
 }
 
 type keyCmd struct {
