@@ -19,6 +19,11 @@ type Merchant struct {
 	Name             string
 	MaxTokenLifetime time.Duration
 	CreatedAt        time.Time
+	// CallbackURL receives the AssetPay trade callbacks ("" for none).
+	CallbackURL string
+	// Collateral is the instant credit the merchant itself backs for each
+	// user, on top of the provider's.
+	Collateral USD
 }
 
 // Scope is an API-key permission, as the AssetPay seed names them.

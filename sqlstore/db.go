@@ -10,7 +10,10 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
@@ -27,6 +30,8 @@ type DB struct {
 
 	prepMu  sync.Mutex
 	upserts map[int]*sql.Stmt // client upserts by row count
+
+	jobs atomic.Pointer[river.Client[*sql.Tx]]
 }
 
 // SQLiteFile is the database file name inside the data directory.

@@ -5,6 +5,10 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 // dialect holds what differs between SQLite and PostgreSQL.
@@ -16,6 +20,17 @@ type dialect interface {
 	serial() string
 	// lockMigrations serialises migrations across processes sharing the DB.
 	lockMigrations(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
+	// riverDriver is River's driver for the dialect over db.
+	riverDriver(db *sql.DB) riverdriver.Driver[*sql.Tx]
+	// sharedPool reports whether the migration lock leaves other
+	// connections free (so River can migrate while it is held).
+	sharedPool() bool
+	// forUpdate is the row-lock suffix of a SELECT inside a transaction.
+	forUpdate() string
+	// lockKey serialises transactions on one key until tx ends.
+	lockKey(ctx context.Context, tx *sql.Tx, key string) error
+	// unique reports whether err is a unique-constraint violation.
+	unique(err error) bool
 }
 
 type sqliteDialect struct{}
@@ -27,6 +42,29 @@ func (sqliteDialect) lockMigrations(ctx context.Context, conn *sql.Conn) (func()
 	// One writer connection already serialises writers in this process;
 	// BEGIN IMMEDIATE in migrate() guards against other processes.
 	return func() {}, nil
+}
+
+func (sqliteDialect) riverDriver(db *sql.DB) riverdriver.Driver[*sql.Tx] { return riversqlite.New(db) }
+func (sqliteDialect) sharedPool() bool                                   { return false }
+func (sqliteDialect) forUpdate() string                                  { return "" }
+
+// lockKey is free on SQLite: its one writer connection serialises writes.
+func (sqliteDialect) lockKey(context.Context, *sql.Tx, string) error { return nil }
+func (sqliteDialect) unique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func (postgresDialect) riverDriver(db *sql.DB) riverdriver.Driver[*sql.Tx] {
+	return riverdatabasesql.New(db)
+}
+func (postgresDialect) sharedPool() bool  { return true }
+func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+func (postgresDialect) lockKey(ctx context.Context, tx *sql.Tx, key string) error {
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", key)
+	return err
+}
+func (postgresDialect) unique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "SQLSTATE 23505")
 }
 
 type postgresDialect struct{}

@@ -88,6 +88,121 @@ CREATE TABLE saga_stores (
 );
 CREATE INDEX saga_stores_merchant ON saga_stores (merchant_id, created_at);
 `},
+	{2, `
+ALTER TABLE merchants ADD COLUMN callback_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE merchants ADD COLUMN merchant_collateral BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE trades (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	type TEXT NOT NULL,
+	source TEXT NOT NULL,
+	status TEXT NOT NULL,
+	game TEXT NOT NULL,
+	client_user_id TEXT NOT NULL,
+	steam_id TEXT NOT NULL,
+	trade_url TEXT NOT NULL,
+	items TEXT NOT NULL,
+	total_price BIGINT NOT NULL,
+	pre_credit BIGINT,
+	pending_credit BIGINT,
+	is_instant BIGINT,
+	coll_merchant BIGINT,
+	coll_provider BIGINT,
+	external_id TEXT,
+	external_client_user_id TEXT,
+	offer_id TEXT,
+	hold_end BIGINT,
+	reverted_by TEXT,
+	error TEXT,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	version BIGINT NOT NULL,
+	next_check_at BIGINT,
+	approval_attempts BIGINT NOT NULL,
+	approval_lease BIGINT
+);
+CREATE UNIQUE INDEX trades_external ON trades (merchant_id, external_id);
+CREATE INDEX trades_merchant ON trades (merchant_id, created_at);
+CREATE INDEX trades_user ON trades (merchant_id, steam_id, created_at);
+CREATE INDEX trades_due ON trades (next_check_at);
+CREATE TABLE trade_events (
+	trade_id TEXT NOT NULL REFERENCES trades (id),
+	seq BIGINT NOT NULL,
+	status TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	PRIMARY KEY (trade_id, seq)
+);
+CREATE TABLE wallets (
+	merchant_id TEXT PRIMARY KEY REFERENCES merchants (id),
+	available BIGINT NOT NULL,
+	pending BIGINT NOT NULL,
+	escrow BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
+CREATE TABLE ledger_postings (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	trade_id TEXT NOT NULL,
+	type TEXT NOT NULL,
+	memo TEXT NOT NULL,
+	amount BIGINT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX ledger_postings_merchant ON ledger_postings (merchant_id, created_at);
+CREATE TABLE ledger_entries (
+	posting_id TEXT NOT NULL REFERENCES ledger_postings (id),
+	account TEXT NOT NULL,
+	merchant_id TEXT NOT NULL,
+	amount BIGINT NOT NULL,
+	PRIMARY KEY (posting_id, account)
+);
+CREATE TABLE sandbox_offers (
+	id TEXT PRIMARY KEY,
+	trade_id TEXT NOT NULL UNIQUE,
+	game TEXT NOT NULL,
+	direction TEXT NOT NULL,
+	steam_id TEXT NOT NULL,
+	trade_url TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	control TEXT NOT NULL,
+	control_at BIGINT NOT NULL
+);
+CREATE TABLE sandbox_clock (
+	id BIGINT PRIMARY KEY,
+	offset_us BIGINT NOT NULL
+);
+CREATE TABLE callbacks (
+	delivery_id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	trade_id TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	event TEXT NOT NULL,
+	body TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	state TEXT NOT NULL,
+	attempts BIGINT NOT NULL,
+	last_at BIGINT
+);
+CREATE INDEX callbacks_merchant ON callbacks (merchant_id, created_at);
+CREATE INDEX callbacks_trade ON callbacks (trade_id);
+CREATE TABLE callback_attempts (
+	seq {{serial}},
+	delivery_id TEXT NOT NULL,
+	merchant_id TEXT NOT NULL,
+	trade_id TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	event TEXT NOT NULL,
+	attempt BIGINT NOT NULL,
+	url TEXT NOT NULL,
+	status_code BIGINT NOT NULL,
+	latency_us BIGINT NOT NULL,
+	outcome TEXT NOT NULL,
+	error TEXT NOT NULL,
+	at BIGINT NOT NULL
+);
+CREATE INDEX callback_attempts_merchant ON callback_attempts (merchant_id, seq);
+CREATE INDEX callback_attempts_delivery ON callback_attempts (delivery_id);
+`},
 }
 
 // Migrate applies every pending migration. It is safe to run from several
@@ -112,7 +227,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate %d: %w", m.version, err)
 		}
 	}
-	return nil
+	return db.migrateRiver(ctx, conn)
 }
 
 func (db *DB) apply(ctx context.Context, conn *sql.Conn, m migration) error {

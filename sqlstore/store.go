@@ -21,8 +21,8 @@ var _ jeton.Store = (*DB)(nil)
 // queries are written with ? placeholders and rebound once per dialect.
 var queries = map[string]string{
 	"insMerchant":   `INSERT INTO merchants (id, partner_id, name, max_token_lifetime_s, created_at) VALUES (?, ?, ?, ?, ?)`,
-	"getMerchant":   `SELECT id, partner_id, name, max_token_lifetime_s, created_at FROM merchants WHERE id = ?`,
-	"listMerchants": `SELECT id, partner_id, name, max_token_lifetime_s, created_at FROM merchants ORDER BY created_at, id`,
+	"getMerchant":   `SELECT id, partner_id, name, max_token_lifetime_s, created_at, callback_url, merchant_collateral FROM merchants WHERE id = ?`,
+	"listMerchants": `SELECT id, partner_id, name, max_token_lifetime_s, created_at, callback_url, merchant_collateral FROM merchants ORDER BY created_at, id`,
 	"setLifetime":   `UPDATE merchants SET max_token_lifetime_s = ? WHERE id = ?`,
 
 	"insKey":     `INSERT INTO api_keys (id, merchant_id, hash, prefix, scopes, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -117,12 +117,13 @@ type scanner interface{ Scan(...any) error }
 
 func scanMerchant(s scanner) (jeton.Merchant, error) {
 	var m jeton.Merchant
-	var life, created int64
-	if err := s.Scan(&m.ID, &m.PartnerID, &m.Name, &life, &created); err != nil {
+	var life, created, coll int64
+	if err := s.Scan(&m.ID, &m.PartnerID, &m.Name, &life, &created, &m.CallbackURL, &coll); err != nil {
 		return m, err
 	}
 	m.MaxTokenLifetime = time.Duration(life) * time.Second
 	m.CreatedAt = fromMicros(created)
+	m.Collateral = jeton.USD(coll)
 	return m, nil
 }
 

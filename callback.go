@@ -1,0 +1,70 @@
+package jeton
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Callback kinds.
+const (
+	CallbackStatus   = "status"   // a trade status change; retried for days
+	CallbackApproval = "approval" // the INITIATED approval call of a withdrawal
+	CallbackTest     = "test"     // the unsigned ping when a URL is saved
+)
+
+// Callback states.
+const (
+	CallbackPending   = "pending"
+	CallbackDelivered = "delivered"
+	CallbackFailed    = "failed" // retries exhausted; redeliverable
+)
+
+// Callback is one status callback to deliver: its delivery id stays the
+// same across retries, and Body is the trade as it was at the change.
+type Callback struct {
+	DeliveryID string          `json:"deliveryId"`
+	MerchantID string          `json:"merchantId"`
+	TradeID    string          `json:"tradeId"`
+	Kind       string          `json:"kind"`
+	Event      string          `json:"event"`
+	Body       json.RawMessage `json:"trade"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	State      string          `json:"state"`
+	Attempts   int             `json:"attempts"`
+	LastAt     *time.Time      `json:"lastAttemptAt"`
+}
+
+// CallbackAttempt is one HTTP call made to a merchant's callback URL.
+type CallbackAttempt struct {
+	DeliveryID string        `json:"deliveryId"`
+	MerchantID string        `json:"-"`
+	TradeID    string        `json:"tradeId"`
+	Kind       string        `json:"kind"`
+	Event      string        `json:"event"`
+	Attempt    int           `json:"attempt"`
+	URL        string        `json:"url"`
+	StatusCode int           `json:"statusCode"`
+	Latency    time.Duration `json:"-"`
+	// Outcome is delivered, failed, approved or rejected.
+	Outcome string    `json:"outcome"`
+	Error   string    `json:"error,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// CallbackStore keeps callbacks and every attempt made to deliver them.
+type CallbackStore interface {
+	SetCallbackURL(ctx context.Context, merchantID, url string) error
+	SetMerchantCollateral(ctx context.Context, merchantID string, amount USD) error
+	Callback(ctx context.Context, merchantID, deliveryID string) (Callback, error)
+	// Callbacks lists a merchant's callbacks, newest first; tradeID ""
+	// for all.
+	Callbacks(ctx context.Context, merchantID, tradeID string, limit, offset int) ([]Callback, int, error)
+	CallbackAttempts(ctx context.Context, merchantID, deliveryID string) ([]CallbackAttempt, error)
+	// RecordAttempts stores attempts and updates their callbacks' state;
+	// delivered lists the delivery ids now delivered, failed those whose
+	// retries ran out.
+	RecordAttempts(ctx context.Context, as []CallbackAttempt, delivered, failed []string) error
+	// Redeliver marks a callback pending again and enqueues job.
+	Redeliver(ctx context.Context, merchantID, deliveryID string, job Job) error
+}
