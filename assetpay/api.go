@@ -24,6 +24,7 @@ type API struct {
 	clients  ClientWriter
 	now      func() time.Time
 	log      *slog.Logger
+	trading  *Trading
 }
 
 // New makes the surface. now may be nil.
@@ -39,12 +40,16 @@ func New(creds *credential.Service, verifier *token.Verifier, clients ClientWrit
 
 // Routes returns every route of the surface.
 func (a *API) Routes() []httpserver.Route {
-	return []httpserver.Route{
+	routes := []httpserver.Route{
 		{Method: "GET", Path: "/health", Handler: http.HandlerFunc(a.health), Browser: true},
 		{Method: "POST", Path: "/auth/authenticate-client", Handler: a.withKey(jeton.ScopeCoreAccess, a.authenticateClient)},
 		{Method: "GET", Path: "/client/me", Handler: a.withToken(a.me), Browser: true},
 		{Method: "POST", Path: "/secure/clients/revoke-tokens", Handler: a.withKey(jeton.ScopeAdmin, a.revokeTokens)},
 	}
+	for _, r := range a.tradingRoutes() {
+		routes = append(routes, httpserver.Route{Method: r.Method, Path: r.Path, Handler: r.Handler, Browser: r.Browser})
+	}
+	return routes
 }
 
 type keyHandler func(w http.ResponseWriter, r *http.Request, k jeton.APIKey)

@@ -128,6 +128,37 @@ func (s *Service) SigningSecret(ctx context.Context, merchantID string) ([]byte,
 	return nil, jeton.Errorf(jeton.KindInternal, jeton.KeyServerError, "merchant has no API secret")
 }
 
+// CallbackSecrets returns the secrets that sign callbacks: the current
+// one first, then the previous one while its grace period lasts (it signs
+// the s1 signature, so receivers still holding it verify).
+func (s *Service) CallbackSecrets(ctx context.Context, merchantID string) ([][]byte, error) {
+	e, err := s.entry(ctx, merchantID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var cur, prev []byte
+	for _, sec := range e.secrets {
+		switch {
+		case sec.retiresAt == nil:
+			cur = sec.plain
+		case now.Before(*sec.retiresAt) && prev == nil:
+			prev = sec.plain
+		}
+	}
+	if cur == nil {
+		return nil, jeton.Errorf(jeton.KindInternal, jeton.KeyServerError, "merchant has no API secret")
+	}
+	if prev == nil {
+		return [][]byte{cur}, nil
+	}
+	return [][]byte{cur, prev}, nil
+}
+
+// Forget drops the cached merchant, so the next lookup reads the store
+// (other instances follow within a sync interval, by credential event).
+func (s *Service) Forget(merchantID string) { s.dropMerchant(merchantID) }
+
 // MerchantKeys implements token.Keyring.
 func (s *Service) MerchantKeys(ctx context.Context, merchantID string) (*token.MerchantKeys, error) {
 	e, err := s.entry(ctx, merchantID)

@@ -36,15 +36,19 @@ func init() {
 	queries["addClock"] = `UPDATE sandbox_clock SET offset_us = offset_us + ? WHERE id = 1`
 }
 
+// setMerchant changes one merchant setting and records a credential
+// event, so every instance drops its cached copy of the merchant.
 func (db *DB) setMerchant(ctx context.Context, q, merchantID string, v any) error {
-	res, err := db.exec(ctx, nil, q, v, merchantID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return jeton.Errorf(jeton.KindNotFound, jeton.KeyMerchantNotFound, "merchant not found")
-	}
-	return nil
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, q, v, merchantID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return jeton.Errorf(jeton.KindNotFound, jeton.KeyMerchantNotFound, "merchant not found")
+		}
+		return db.event(ctx, tx, merchantID, "merchant_settings", time.Now())
+	})
 }
 
 // SetCallbackURL sets where the merchant's trade callbacks go.

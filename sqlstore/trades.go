@@ -34,7 +34,7 @@ COALESCE(SUM(CASE WHEN status = 'COMPLETED' THEN total_price ELSE 0 END), 0),
 COALESCE(SUM(CASE WHEN status = 'COMPLETED' THEN 1 ELSE 0 END), 0),
 COALESCE(SUM(CASE WHEN status = 'REVERTED' THEN 1 ELSE 0 END), 0),
 COALESCE(MIN(created_at), 0),
-COALESCE(SUM(CASE WHEN status IN ('INITIATED', 'PENDING', 'ACTIVE', 'HOLD') THEN COALESCE(pre_credit, 0) ELSE 0 END), 0)
+COALESCE(SUM(CASE WHEN game = '730' AND status IN ('INITIATED', 'PENDING', 'ACTIVE', 'HOLD') THEN COALESCE(pre_credit, 0) ELSE 0 END), 0)
 FROM trades WHERE merchant_id = ? AND steam_id = ? AND type = 'DEPOSIT' AND source = 'client'`
 
 	queries["insWallet"] = `INSERT INTO wallets (merchant_id, available, pending, escrow, updated_at) VALUES (?, 0, 0, 0, ?) ON CONFLICT (merchant_id) DO NOTHING`
@@ -549,4 +549,28 @@ func (db *DB) LedgerSums(ctx context.Context, merchantID string) (map[string]jet
 		out[a] = jeton.USD(v)
 	}
 	return out, rows.Err()
+}
+
+// TradeAny returns a trade by id whatever its merchant (the engine's own
+// lookups; never reachable from a request).
+func (db *DB) TradeAny(ctx context.Context, id string) (jeton.Trade, error) {
+	t, err := scanTrade(db.r.QueryRowContext(ctx, db.q["getTradeAny"], id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, jeton.Errorf(jeton.KindNotFound, jeton.KeyTradeNotFound, "trade not found")
+	}
+	return t, err
+}
+
+// UserHistory returns what the risk model reads about one user now.
+func (db *DB) UserHistory(ctx context.Context, merchantID, steamID string) (jeton.UserHistory, error) {
+	var h jeton.UserHistory
+	var settled, exposure, first int64
+	if err := db.r.QueryRowContext(ctx, db.q["userHistory"], merchantID, steamID).Scan(&settled, &h.SettledCount, &h.Reversals, &first, &exposure); err != nil {
+		return h, fmt.Errorf("user history: %w", err)
+	}
+	h.SettledDeposits, h.Exposure = jeton.USD(settled), jeton.USD(exposure)
+	if first > 0 {
+		h.FirstSeen = fromMicros(first)
+	}
+	return h, nil
 }

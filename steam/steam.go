@@ -96,3 +96,12 @@ func allDigits(s string) bool {
 	}
 	return len(s) > 0
 }
+
+// SteamID returns the SteamID64 of the account the URL names ("" when the
+// partner is outside the 32-bit account range).
+func (t TradeURL) SteamID() string {
+	if t.Partner > 0xFFFFFFFF {
+		return ""
+	}
+	return strconv.FormatUint(idBase+t.Partner, 10)
+}

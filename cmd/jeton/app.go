@@ -2,20 +2,27 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/assetpay"
+	"github.com/jetonhq/jeton/callback"
 	"github.com/jetonhq/jeton/credential"
 	"github.com/jetonhq/jeton/httpserver"
 	"github.com/jetonhq/jeton/internal/batch"
+	"github.com/jetonhq/jeton/risk"
 	"github.com/jetonhq/jeton/sagapay"
+	"github.com/jetonhq/jeton/sandbox"
 	"github.com/jetonhq/jeton/sqlstore"
 	"github.com/jetonhq/jeton/token"
+	"github.com/jetonhq/jeton/trading"
 	"github.com/jetonhq/jeton/vault"
 )
 
@@ -62,6 +69,11 @@ type app struct {
 	server   *httpserver.Server
 	metrics  *httpserver.Metrics
 	log      *slog.Logger
+
+	sandbox   *sandbox.Sandbox // nil outside sandbox mode
+	callbacks *callback.Service
+	engine    *trading.Service
+	jobs      *river.Client[*sql.Tx]
 }
 
 type appConfig struct {
@@ -69,6 +81,12 @@ type appConfig struct {
 	AllowedOrigins []string
 	AccessLog      bool
 	Log            *slog.Logger
+	// Sandbox turns on the simulated Steam and the trading routes.
+	Sandbox     bool
+	AcceptAfter time.Duration // sandbox offers accepted after this (0: by control)
+	Hold        time.Duration // sandbox CS2 hold (0: 7 days)
+	// CallbackWorkers bounds concurrent callback deliveries per instance.
+	CallbackWorkers int
 }
 
 // newApp wires every part over an open store.
@@ -89,14 +107,99 @@ func newApp(ctx context.Context, db *sqlstore.DB, sealer jeton.Sealer, cfg appCo
 	a.server = httpserver.New(httpserver.Config{
 		AllowedOrigins: cfg.AllowedOrigins, AccessLog: cfg.AccessLog, Ready: db.Ping, Log: cfg.Log,
 	}, a.metrics)
-	a.server.Mount(assetpay.New(a.creds, a.verifier, a.clients, cfg.Now, cfg.Log).Routes()...)
+	ap := assetpay.New(a.creds, a.verifier, a.clients, cfg.Now, cfg.Log)
+	if err := a.wireTrading(db, cfg, ap); err != nil {
+		return nil, err
+	}
+	a.server.Mount(ap.Routes()...)
 	a.server.Mount(sagapay.New(a.creds, a.verifier, db, cfg.Now, cfg.Log).Routes()...)
 	return a, nil
 }
 
-// run keeps caches in step with the store until ctx ends.
+// wireTrading builds the callback sender, the durable job client and, in
+// sandbox mode, the simulated Steam and the trading engine.
+func (a *app) wireTrading(db *sqlstore.DB, cfg appConfig, ap *assetpay.API) error {
+	a.callbacks = callback.New(db, a.creds, nil, cfg.Log, nil)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &callback.Worker{S: a.callbacks})
+	n := cfg.CallbackWorkers
+	if n <= 0 {
+		n = 200
+	}
+	jobs, err := db.Jobs(&river.Config{
+		Queues:               map[string]river.QueueConfig{callback.Queue: {MaxWorkers: n}, river.QueueDefault: {MaxWorkers: 16}},
+		Workers:              workers,
+		FetchCooldown:        5 * time.Millisecond,
+		FetchPollInterval:    25 * time.Millisecond,
+		RescueStuckJobsAfter: time.Minute,
+		JobTimeout:           callback.StatusTimeout + 5*time.Second,
+		Logger:               cfg.Log.With("component", "jobs"),
+	})
+	if err != nil {
+		return err
+	}
+	a.jobs = jobs
+	if !cfg.Sandbox {
+		return nil
+	}
+	a.sandbox = sandbox.New(db, sandbox.Config{AcceptAfter: cfg.AcceptAfter, Hold: cfg.Hold, Now: cfg.Now})
+	a.engine = trading.New(trading.Config{
+		Store: db, Backend: a.sandbox, Callbacks: a.callbacks, Merchants: a.creds, Risk: risk.Default(),
+		OpeningBalance: trading.SandboxBalance, Log: cfg.Log,
+	})
+	ap.WithTrading(&assetpay.Trading{Engine: a.engine, Backend: a.sandbox, Store: db, Callbacks: a.callbacks, Sandbox: controls{a.sandbox}})
+	return nil
+}
+
+// controls adapts the sandbox's levers to the routes.
+type controls struct{ s *sandbox.Sandbox }
+
+func (c controls) Accept(ctx context.Context, id string) error {
+	_, err := c.s.Accept(ctx, id)
+	return err
+}
+
+func (c controls) Decline(ctx context.Context, id string) error {
+	_, err := c.s.Decline(ctx, id)
+	return err
+}
+
+func (c controls) Reverse(ctx context.Context, id, by string) error {
+	_, err := c.s.Reverse(ctx, id, by)
+	return err
+}
+
+func (c controls) AdvanceClock(ctx context.Context, d time.Duration) error {
+	_, err := c.s.AdvanceClock(ctx, d)
+	return err
+}
+
+// run keeps caches in step with the store and works jobs until ctx ends.
 func (a *app) run(ctx context.Context) {
 	go a.creds.Run(ctx, time.Second)
+	if err := a.jobs.Start(ctx); err != nil {
+		a.log.Error("start job workers", "err", err)
+	}
+	if a.engine != nil {
+		if err := a.sandbox.Refresh(ctx); err != nil {
+			a.log.Warn("sandbox clock", "err", err)
+		}
+		go a.engine.Run(ctx)
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := a.sandbox.Refresh(ctx); err != nil && ctx.Err() == nil {
+						a.log.Warn("sandbox clock", "err", err)
+					}
+				}
+			}
+		}()
+	}
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -111,6 +214,12 @@ func (a *app) run(ctx context.Context) {
 
 // close drains pending writes, then closes the store.
 func (a *app) close() {
+	stop, cancelStop := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := a.jobs.Stop(stop); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		a.log.Warn("stop job workers", "err", err)
+	}
+	cancelStop()
+	a.callbacks.Close()
 	a.clients.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

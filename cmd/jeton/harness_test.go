@@ -29,13 +29,21 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// clock is a movable test clock.
+// clock is a movable test clock; a live one also runs with real time.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu    sync.Mutex
+	t     time.Time
+	start time.Time // live when set
 }
 
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.start.IsZero() {
+		return c.t.Add(time.Since(c.start))
+	}
+	return c.t
+}
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
@@ -120,6 +128,10 @@ func backends(t *testing.T, fn func(t *testing.T, e *env)) {
 }
 
 func newEnv(t testing.TB, backend string) *env {
+	return newEnvWith(t, backend, appConfig{Sandbox: true, AcceptAfter: 2 * time.Second})
+}
+
+func newEnvWith(t testing.TB, backend string, cfg appConfig) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: &clock{t: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, backend: backend}
@@ -141,7 +153,8 @@ func newEnv(t testing.TB, backend string) *env {
 	_, _ = rand.Read(key)
 	v, _ := vault.New(key)
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.app, err = newApp(ctx, db, v, appConfig{Now: e.clock.Now, AccessLog: os.Getenv("JETON_BENCH_NOLOG") == "", Log: log})
+	cfg.Now, cfg.AccessLog, cfg.Log = e.clock.Now, os.Getenv("JETON_BENCH_NOLOG") == "", log
+	e.app, err = newApp(ctx, db, v, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

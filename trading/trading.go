@@ -1,0 +1,291 @@
+// Package trading is the AssetPay trading engine: it creates deposits and
+// withdrawals, asks the merchant to approve withdrawals, drives trade
+// offers through the Steam backend, and posts every money movement to the
+// merchant's ledger in the same transaction as the status change and the
+// callback it causes.
+package trading
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/callback"
+	"github.com/jetonhq/jeton/risk"
+	"github.com/jetonhq/jeton/steam"
+)
+
+// Store is what the engine keeps its state in.
+type Store interface {
+	jeton.TradeStore
+	TradeAny(ctx context.Context, id string) (jeton.Trade, error)
+	UserHistory(ctx context.Context, merchantID, steamID string) (jeton.UserHistory, error)
+	Client(ctx context.Context, merchantID, steamID string) (jeton.Client, error)
+}
+
+// Callbacks sends approval calls.
+type Callbacks interface {
+	Approve(ctx context.Context, t jeton.Trade, attempt int) (callback.Verdict, error)
+}
+
+// Merchants looks merchants up (cached by the credential service).
+type Merchants interface {
+	Merchant(ctx context.Context, id string) (jeton.Merchant, error)
+}
+
+// Config configures the engine. Every field without a default is required.
+type Config struct {
+	Store     Store
+	Backend   steam.Backend
+	Callbacks Callbacks
+	Merchants Merchants
+	Risk      risk.Model
+	// OpeningBalance is credited to a wallet when it is first opened; the
+	// sandbox gives every merchant SandboxBalance.
+	OpeningBalance jeton.USD
+	// Workers is how many trades are advanced at once (default 64).
+	Workers int
+	// Sweep is how often due trades are looked for (default 250 ms).
+	Sweep time.Duration
+	Log   *slog.Logger
+}
+
+// SandboxBalance is the documented opening balance of a sandbox wallet:
+// $10,000.00.
+const SandboxBalance jeton.USD = 1_000_000
+
+// Limits on a trade request.
+const (
+	MaxDepositItems  = 250
+	MaxWithdrawItems = 50
+	// MaxApprovalAttempts is how many approval calls a withdrawal gets.
+	MaxApprovalAttempts = 3
+	// approvalLease outlives one approval call (10 s) by a margin, so an
+	// attempt is only ever made by one instance at a time.
+	approvalLease = callback.ApprovalTimeout + 2*time.Second
+)
+
+// Service is the trading engine.
+type Service struct {
+	cfg      Config
+	opened   syncSet
+	kicks    chan string
+	inflight syncSet
+}
+
+// New returns an engine; call Run to start its workers.
+func New(cfg Config) *Service {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.Sweep <= 0 {
+		cfg.Sweep = 250 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, kicks: make(chan string, 4096)}
+}
+
+func (s *Service) now() time.Time { return s.cfg.Backend.Now().UTC().Truncate(time.Microsecond) }
+
+// NewTradeID returns a random UUID (version 4), as the vendor's ids are.
+func NewTradeID() string { return callback.NewDeliveryID() }
+
+func newPostingID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "lp_" + hex.EncodeToString(b[:])
+}
+
+// clientUserID is jeton's stable id of one user of one merchant.
+func clientUserID(merchantID, steamID string) string {
+	h := sha256.Sum256([]byte(merchantID + "\x00" + steamID))
+	return "cu_" + hex.EncodeToString(h[:10])
+}
+
+// Wallet opens the merchant's wallet if needed and returns it.
+func (s *Service) Wallet(ctx context.Context, merchantID string) (jeton.Wallet, error) {
+	if err := s.openWallet(ctx, merchantID); err != nil {
+		return jeton.Wallet{}, err
+	}
+	return s.cfg.Store.Wallet(ctx, merchantID)
+}
+
+// EnsureWallet opens the merchant's wallet (with the sandbox opening
+// balance) if it is not open yet.
+func (s *Service) EnsureWallet(ctx context.Context, merchantID string) error {
+	return s.openWallet(ctx, merchantID)
+}
+
+func (s *Service) openWallet(ctx context.Context, merchantID string) error {
+	if s.opened.has(merchantID) {
+		return nil
+	}
+	var opening *jeton.Posting
+	if s.cfg.OpeningBalance > 0 {
+		opening = &jeton.Posting{ID: newPostingID(), MerchantID: merchantID, TradeID: "", Type: jeton.PostOpening,
+			Memo: "sandbox opening balance", CreatedAt: s.now(), Entries: []jeton.Entry{
+				{Account: jeton.AccountAvailable, Amount: s.cfg.OpeningBalance},
+				{Account: jeton.AccountFunding, Amount: -s.cfg.OpeningBalance},
+			}}
+	}
+	if _, err := s.cfg.Store.OpenWallet(ctx, merchantID, opening); err != nil {
+		return err
+	}
+	s.opened.add(merchantID)
+	return nil
+}
+
+// ClientData is the risk part of a client's clientData, as merchants send
+// it (wager in dollars).
+type ClientData struct {
+	TotalWager       *float64 `json:"totalWager"`
+	KYCLevel         *float64 `json:"kycLevel"`
+	FiatDeposits     *bool    `json:"fiatDeposits"`
+	CryptoDeposits   *bool    `json:"cryptoDeposits"`
+	RegistrationDate *string  `json:"registrationDate"`
+}
+
+// riskData reads clientData for the risk model; unreadable data counts as
+// none (the baseline).
+func riskData(raw json.RawMessage) risk.ClientData {
+	var cd ClientData
+	var out risk.ClientData
+	if len(raw) == 0 || json.Unmarshal(raw, &cd) != nil {
+		return out
+	}
+	if cd.TotalWager != nil && *cd.TotalWager > 0 {
+		out.TotalWager = int64(math.Min(*cd.TotalWager, 1e12) * 100)
+	}
+	if cd.KYCLevel != nil {
+		out.KYCLevel = int(*cd.KYCLevel)
+	}
+	out.FiatDeposits = cd.FiatDeposits != nil && *cd.FiatDeposits
+	out.CryptoDeposits = cd.CryptoDeposits != nil && *cd.CryptoDeposits
+	if cd.RegistrationDate != nil {
+		if t, err := time.Parse(time.RFC3339, *cd.RegistrationDate); err == nil {
+			out.RegistrationDate = t
+		}
+	}
+	return out
+}
+
+func (s *Service) riskInput(m jeton.Merchant, cd json.RawMessage, h jeton.UserHistory) risk.Input {
+	return risk.Input{
+		Client:             riskData(cd),
+		History:            risk.History{SettledDeposits: int64(h.SettledDeposits), SettledCount: h.SettledCount, Reversals: h.Reversals, FirstSeen: h.FirstSeen},
+		MerchantCollateral: int64(m.Collateral),
+		Exposure:           int64(h.Exposure),
+		Now:                s.now(),
+	}
+}
+
+// Collateral is the user's instant-credit headroom now, as the inventory
+// reply shows it.
+func (s *Service) Collateral(ctx context.Context, merchantID, steamID string, clientData json.RawMessage) (jeton.USD, error) {
+	m, err := s.cfg.Merchants.Merchant(ctx, merchantID)
+	if err != nil {
+		return 0, err
+	}
+	h, err := s.cfg.Store.UserHistory(ctx, merchantID, steamID)
+	if err != nil {
+		return 0, err
+	}
+	if clientData == nil {
+		if c, err := s.cfg.Store.Client(ctx, merchantID, steamID); err == nil {
+			clientData = c.ClientData
+		}
+	}
+	return jeton.USD(s.cfg.Risk.Available(s.riskInput(m, clientData, h))), nil
+}
+
+// change builds the atomic write of a trade's new status: the event, the
+// postings, and the status callback when the merchant has a URL.
+func (s *Service) change(m jeton.Merchant, t jeton.Trade, postings ...jeton.Posting) (*jeton.TradeChange, error) {
+	ch := &jeton.TradeChange{Trade: t, Event: t.Status, Postings: postings}
+	for i := range ch.Postings {
+		p := &ch.Postings[i]
+		p.ID, p.MerchantID, p.TradeID, p.CreatedAt = newPostingID(), t.MerchantID, t.ID, t.UpdatedAt
+	}
+	// A withdrawal's INITIATED is announced by the approval call itself:
+	// a second, status callback would read as another approval request.
+	if m.CallbackURL != "" && !(t.Type == jeton.Withdraw && t.Status == jeton.StatusInitiated) {
+		c, job, err := callback.Status(t, t.UpdatedAt)
+		if err != nil {
+			return nil, err
+		}
+		ch.Callbacks = []jeton.Callback{c}
+		ch.Jobs = []jeton.Job{job}
+	}
+	return ch, nil
+}
+
+// kick asks a worker to look at a trade now.
+func (s *Service) kick(id string) {
+	select {
+	case s.kicks <- id:
+	default: // the sweeper will find it
+	}
+}
+
+// Poke looks at a trade soon, e.g. after a sandbox control changed its
+// offer.
+func (s *Service) Poke(id string) { s.kick(id) }
+
+// Run advances due trades until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	for i := 0; i < s.cfg.Workers; i++ {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case id := <-s.kicks:
+					s.advanceOnce(ctx, id)
+				}
+			}
+		}()
+	}
+	tick := time.NewTicker(s.cfg.Sweep)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			ids, err := s.cfg.Store.DueTrades(ctx, s.now(), 1000)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.cfg.Log.Warn("due trades", "err", err)
+				}
+				continue
+			}
+			for _, id := range ids {
+				if !s.inflight.has(id) {
+					s.kick(id)
+				}
+			}
+		}
+	}
+}
+
+func (s *Service) advanceOnce(ctx context.Context, id string) {
+	if !s.inflight.add(id) {
+		return
+	}
+	defer s.inflight.del(id)
+	if err := s.advance(ctx, id); err != nil && ctx.Err() == nil {
+		s.cfg.Log.Warn("advance trade", "trade", id, "err", err)
+	}
+}
+
+func errf(kind jeton.Kind, key, format string, args ...any) error {
+	return jeton.Errorf(kind, key, format, args...)
+}
