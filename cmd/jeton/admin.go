@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/assetpay"
+	"github.com/jetonhq/jeton/callback"
 	"github.com/jetonhq/jeton/client"
 	"github.com/jetonhq/jeton/credential"
 )
@@ -46,6 +49,70 @@ func withCreds(f storeFlags, fn func(ctx context.Context, s *credential.Service)
 type merchantCmd struct {
 	Create merchantCreateCmd `cmd:"" help:"Create a merchant with a CORE_ACCESS key, an API secret and a SagaPay provider."`
 	List   merchantListCmd   `cmd:"" help:"List merchants."`
+
+	SetCallback   merchantSetCallbackCmd   `cmd:"" name:"set-callback" help:"Set the AssetPay callback URL after an unsigned {\"test\": true} ping answers 2xx."`
+	SetCollateral merchantSetCollateralCmd `cmd:"" name:"set-collateral" help:"Set the instant credit the merchant backs for each user, in USD."`
+}
+
+type merchantSetCallbackCmd struct {
+	storeFlags
+	output
+	Merchant string `name:"merchant" required:"" help:"Merchant ID."`
+	URL      string `name:"url" required:"" help:"Callback URL (http or https)."`
+}
+
+func (c *merchantSetCallbackCmd) Run() error {
+	if err := assetpay.ValidCallbackURL(c.URL); err != nil {
+		return fmt.Errorf("--url %w", err)
+	}
+	ctx := context.Background()
+	db, _, err := openStore(ctx, c.storeFlags)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Merchant(ctx, c.Merchant); err != nil {
+		return err
+	}
+	cb := callback.New(db, nil, nil, slog.New(slog.DiscardHandler), nil)
+	at, ok := cb.Ping(ctx, c.Merchant, c.URL)
+	cb.Close()
+	test := map[string]any{"ok": ok, "statusCode": at.StatusCode, "latencyMs": float64(at.Latency.Microseconds()) / 1000}
+	if at.Error != "" {
+		test["error"] = at.Error
+	}
+	if !ok {
+		_ = c.print(map[string]any{"callbackUrl": nil, "test": test}, "test")
+		return fmt.Errorf("%s: the test ping did not get a 2xx within 8 s; the URL was not saved", jeton.KeyCallbackTestFailed)
+	}
+	if err := db.SetCallbackURL(ctx, c.Merchant, c.URL); err != nil {
+		return err
+	}
+	return c.print(map[string]any{"callbackUrl": c.URL, "test": test}, "callbackUrl", "test")
+}
+
+type merchantSetCollateralCmd struct {
+	storeFlags
+	output
+	Merchant string `name:"merchant" required:"" help:"Merchant ID."`
+	Amount   string `name:"amount" required:"" help:"USD per user, e.g. 150.00."`
+}
+
+func (c *merchantSetCollateralCmd) Run() error {
+	amt, err := jeton.ParseUSD(c.Amount)
+	if err != nil {
+		return fmt.Errorf("--amount %w", err)
+	}
+	ctx := context.Background()
+	db, _, err := openStore(ctx, c.storeFlags)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.SetMerchantCollateral(ctx, c.Merchant, amt); err != nil {
+		return err
+	}
+	return c.print(map[string]any{"merchantId": c.Merchant, "collateral": amt}, "merchantId", "collateral")
 }
 
 type merchantCreateCmd struct {

@@ -62,7 +62,7 @@ func (c *serveCmd) Run() error {
 		return err
 	}
 	a, err := newApp(ctx, db, sealer, appConfig{AllowedOrigins: splitList(c.AllowedOrigins), AccessLog: c.AccessLog, Log: log,
-		Sandbox: c.Sandbox, AcceptAfter: c.AcceptAfter, Hold: c.Hold})
+		Sandbox: c.Sandbox, AcceptAfter: c.AcceptAfter, Hold: holdFlag(c.Hold)})
 	if err != nil {
 		db.Close()
 		return err
@@ -209,4 +209,12 @@ func (c *migrateCmd) Run() error {
 	}
 	fmt.Printf("migrated %s database to version %d\n", db.Dialect(), v)
 	return nil
+}
+
+// holdFlag maps --sandbox-hold 0 ("no hold") to the sandbox's negative.
+func holdFlag(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -27,11 +27,11 @@ type shop struct {
 
 	mu        sync.Mutex
 	approve   func(trade map[string]any) (status int, body string) // nil: approve
-	events    map[string][]string                              // trade id -> statuses seen, in order
-	seen      map[string]bool                                  // delivery ids already applied
-	approvals map[string]int                                   // trade id -> approval calls
-	credits   jeton.USD                                        // what the shop credited users
-	debits    jeton.USD                                        // what the shop took from users
+	events    map[string][]string                                  // trade id -> statuses seen, in order
+	seen      map[string]bool                                      // delivery ids already applied
+	approvals map[string]int                                       // trade id -> approval calls
+	credits   jeton.USD                                            // what the shop credited users
+	debits    jeton.USD                                            // what the shop took from users
 	pings     int
 }
 
