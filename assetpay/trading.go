@@ -336,6 +336,16 @@ func (a *API) secureInventory(w http.ResponseWriter, r *http.Request, k jeton.AP
 	a.inventory(w, r, k.MerchantID, tu.SteamID(), nil, false, q)
 }
 
+// listings reads the market of g, answering 503 itself when it cannot.
+func (a *API) listings(w http.ResponseWriter, r *http.Request, g steam.Game) ([]steam.Item, bool) {
+	items, err := a.trading.Backend.Market(r.Context(), g)
+	if err != nil {
+		a.fail(w, r, jeton.Errorf(jeton.KindUnavailable, jeton.KeyUnavailable, "the market is unavailable; retry shortly"))
+		return nil, false
+	}
+	return items, true
+}
+
 type marketData struct {
 	Items []ItemView `json:"items"`
 	Count int        `json:"count"`
@@ -344,9 +354,8 @@ type marketData struct {
 func (a *API) market(w http.ResponseWriter, r *http.Request) {
 	q := newQuery(r)
 	g := q.game()
-	items, err := a.trading.Backend.Market(r.Context(), g)
-	if err != nil {
-		a.fail(w, r, jeton.Errorf(jeton.KindUnavailable, jeton.KeyUnavailable, "the market is unavailable; retry shortly"))
+	items, ok := a.listings(w, r, g)
+	if !ok {
 		return
 	}
 	views, count := filterItems(items, q, true, "perPage")
@@ -377,9 +386,8 @@ func (a *API) marketItem(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	items, err := a.trading.Backend.Market(r.Context(), g)
-	if err != nil {
-		a.fail(w, r, jeton.Errorf(jeton.KindUnavailable, jeton.KeyUnavailable, "the market is unavailable; retry shortly"))
+	items, ok := a.listings(w, r, g)
+	if !ok {
 		return
 	}
 	want := map[string]string{"normal": "normal", "standard": "normal", "auto": "auto", "instant": "auto"}[delivery]
@@ -419,9 +427,8 @@ func (a *API) suggestions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	items, err := a.trading.Backend.Market(r.Context(), g)
-	if err != nil {
-		a.fail(w, r, jeton.Errorf(jeton.KindUnavailable, jeton.KeyUnavailable, "the market is unavailable; retry shortly"))
+	items, ok := a.listings(w, r, g)
+	if !ok {
 		return
 	}
 	seen := map[string]bool{}

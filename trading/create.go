@@ -53,6 +53,17 @@ type Request struct {
 	IsInstant  bool
 }
 
+// countItems refuses an empty or oversized item list.
+func countItems(items []ItemRef, most int, kind string) error {
+	if len(items) == 0 {
+		return errf(jeton.KindInvalid, jeton.KeyMissingItems, "items must not be empty")
+	}
+	if len(items) > most {
+		return errf(jeton.KindInvalid, jeton.KeyTooManyItems, "at most %d items per %s", most, kind)
+	}
+	return nil
+}
+
 func invalid(field, msg string) error {
 	return &jeton.Error{Kind: jeton.KindInvalid, Key: jeton.KeyValidationFailed, Message: field + ": " + msg, Fields: map[string]string{field: msg}}
 }
@@ -104,11 +115,8 @@ func (s *Service) base(p Party, typ jeton.TradeType, g steam.Game, externalID st
 // Deposit starts a deposit (a client's, or a self-sell): the user gives
 // items, jeton credits the merchant.
 func (s *Service) Deposit(ctx context.Context, r Request) (jeton.Trade, error) {
-	if len(r.Items) == 0 {
-		return jeton.Trade{}, errf(jeton.KindInvalid, jeton.KeyMissingItems, "items must not be empty")
-	}
-	if len(r.Items) > MaxDepositItems {
-		return jeton.Trade{}, errf(jeton.KindInvalid, jeton.KeyTooManyItems, "at most %d items per deposit", MaxDepositItems)
+	if err := countItems(r.Items, MaxDepositItems, "deposit"); err != nil {
+		return jeton.Trade{}, err
 	}
 	if err := s.checkParty(ctx, r.Party, r.Game); err != nil {
 		return jeton.Trade{}, err
@@ -191,11 +199,8 @@ func tradeItem(it steam.Item, amount int) jeton.TradeItem {
 // Withdraw starts a withdrawal (a client's, or a self-buy): jeton buys
 // the listings for the user once the merchant approves.
 func (s *Service) Withdraw(ctx context.Context, r Request) (jeton.Trade, error) {
-	if len(r.Items) == 0 {
-		return jeton.Trade{}, errf(jeton.KindInvalid, jeton.KeyMissingItems, "items must not be empty")
-	}
-	if len(r.Items) > MaxWithdrawItems {
-		return jeton.Trade{}, errf(jeton.KindInvalid, jeton.KeyTooManyItems, "at most %d items per withdrawal", MaxWithdrawItems)
+	if err := countItems(r.Items, MaxWithdrawItems, "withdrawal"); err != nil {
+		return jeton.Trade{}, err
 	}
 	m, err := s.cfg.Merchants.Merchant(ctx, r.MerchantID)
 	if err != nil {
