@@ -129,6 +129,7 @@ const (
 	KeyOfferNotFound      = "OFFER_NOT_FOUND"
 	KeyOfferState         = "OFFER_STATE_INVALID"
 	KeyDeliveryNotFound   = "DELIVERY_NOT_FOUND"
+	KeyDeliveryPending    = "DELIVERY_PENDING"
 
 	KeyProviderInvalid = "INVALID_PROVIDER"
 	KeyStoreNotFound   = "STORE_NOT_FOUND"

@@ -416,6 +416,13 @@ type UserHistory struct {
 	FirstSeen       time.Time
 	// Exposure is the preCredit of the user's open deposits.
 	Exposure USD
+	// ActiveDeposits counts the user's client deposits whose offer is not
+	// answered yet (INITIATED or ACTIVE).
+	ActiveDeposits int
+	// Held are the asset ids of the user's deposits that did not fail:
+	// an item in one of them is no longer the user's to deposit (Steam
+	// gives a traded item a new asset id).
+	Held map[string]bool
 }
 
 // TradeFilter selects trades for listing.

@@ -74,6 +74,7 @@ var Codes = map[string]ErrorCode{
 	"OFFER_NOT_FOUND":          {3017, http.StatusNotFound},
 	"OFFER_STATE_INVALID":      {3018, http.StatusConflict},
 	"DELIVERY_NOT_FOUND":       {3019, http.StatusNotFound},
+	"DELIVERY_PENDING":         {3020, http.StatusConflict},
 }
 
 // byKind is the fallback row for a key the table lacks.

@@ -289,7 +289,7 @@ func (a *API) inventory(w http.ResponseWriter, r *http.Request, merchantID, stea
 	if q.r.URL.Query().Has("limit") {
 		perName = "limit"
 	}
-	items, updated, err := a.trading.Backend.Inventory(r.Context(), steamID, g)
+	items, updated, err := a.trading.Engine.Inventory(r.Context(), merchantID, steamID, g)
 	if err != nil {
 		a.fail(w, r, jeton.Errorf(jeton.KindUnavailable, jeton.KeyInventoryFetch, "the inventory could not be read; retry shortly"))
 		return
@@ -1104,7 +1104,22 @@ func (a *API) sandboxTrade(w http.ResponseWriter, r *http.Request, k jeton.APIKe
 		a.fail(w, r, jeton.Errorf(jeton.KindForbidden, jeton.KeySandboxOnly, "sandbox controls exist only in sandbox mode"))
 		return
 	}
-	t, err := a.trading.Store.Trade(r.Context(), k.MerchantID, r.PathValue("id"))
+	ctx := r.Context()
+	var act func(offerID string) error
+	switch r.PathValue("action") {
+	case "accept":
+		act = func(id string) error { return a.trading.Sandbox.Accept(ctx, id) }
+	case "decline":
+		act = func(id string) error { return a.trading.Sandbox.Decline(ctx, id) }
+	case "reverse", "reverse-user":
+		act = func(id string) error { return a.trading.Sandbox.Reverse(ctx, id, "user") }
+	case "reverse-supplier":
+		act = func(id string) error { return a.trading.Sandbox.Reverse(ctx, id, "supplier") }
+	default:
+		a.fail(w, r, &jeton.Error{Kind: jeton.KindNotFound, Key: jeton.KeyNotFound, Message: "sandbox actions are accept, decline, reverse, reverse-supplier"})
+		return
+	}
+	t, err := a.trading.Store.Trade(ctx, k.MerchantID, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -1113,28 +1128,30 @@ func (a *API) sandboxTrade(w http.ResponseWriter, r *http.Request, k jeton.APIKe
 		a.fail(w, r, jeton.Errorf(jeton.KindConflict, jeton.KeyOfferState, "trade %s has no offer yet (status %s)", t.ID, t.Status))
 		return
 	}
-	ctx := r.Context()
-	switch r.PathValue("action") {
-	case "accept":
-		err = a.trading.Sandbox.Accept(ctx, *t.OfferID)
-	case "decline":
-		err = a.trading.Sandbox.Decline(ctx, *t.OfferID)
-	case "reverse", "reverse-user":
-		err = a.trading.Sandbox.Reverse(ctx, *t.OfferID, "user")
-	case "reverse-supplier":
-		err = a.trading.Sandbox.Reverse(ctx, *t.OfferID, "supplier")
-	default:
-		err = &jeton.Error{Kind: jeton.KindNotFound, Key: jeton.KeyNotFound, Message: "sandbox actions are accept, decline, reverse, reverse-supplier"}
-	}
-	if err != nil {
-		if _, ok := err.(*jeton.Error); !ok {
-			err = jeton.Errorf(jeton.KindConflict, jeton.KeyOfferState, "%v", err)
-		}
-		a.fail(w, r, err)
+	if err := act(*t.OfferID); err != nil {
+		a.fail(w, r, sandboxError(err))
 		return
 	}
 	a.trading.Engine.Poke(t.ID)
 	a.ok(w, r, t)
+}
+
+// sandboxError gives a sandbox control's failure its stable key: the
+// sandbox's own errors keep theirs, a missing offer is 404, an outage 503,
+// and a refused move of the offer 409.
+func sandboxError(err error) error {
+	var je *jeton.Error
+	switch {
+	case errors.As(err, &je) && je.Kind == jeton.KindConflict:
+		return jeton.Errorf(jeton.KindConflict, jeton.KeyOfferState, "%v", err)
+	case errors.As(err, &je):
+		return je
+	case errors.Is(err, steam.ErrOfferNotFound):
+		return jeton.Errorf(jeton.KindNotFound, jeton.KeyOfferNotFound, "the sandbox has no such offer")
+	case errors.Is(err, steam.ErrUnavailable):
+		return jeton.Errorf(jeton.KindUnavailable, jeton.KeyUnavailable, "the sandbox is unavailable; try again")
+	}
+	return jeton.Errorf(jeton.KindConflict, jeton.KeyOfferState, "%v", err)
 }
 
 func (a *API) sandboxClock(w http.ResponseWriter, r *http.Request, k jeton.APIKey) {
@@ -1147,8 +1164,8 @@ func (a *API) sandboxClock(w http.ResponseWriter, r *http.Request, k jeton.APIKe
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil || b.Seconds == nil || *b.Seconds < 1 || *b.Seconds > 366*86400 {
-		a.fail(w, r, &jeton.Error{Kind: jeton.KindInvalid, Key: jeton.KeyValidationFailed, Message: "seconds: must be from 1 to 31622400", Fields: map[string]string{"seconds": "must be from 1 to 31622400"}})
+	if err := dec.Decode(&b); err != nil || b.Seconds == nil || *b.Seconds < 1 || *b.Seconds > 365*86400 {
+		a.fail(w, r, &jeton.Error{Kind: jeton.KindInvalid, Key: jeton.KeyValidationFailed, Message: "seconds: must be from 1 to 31536000 (365 days)", Fields: map[string]string{"seconds": "must be from 1 to 31536000 (365 days)"}})
 		return
 	}
 	if err := a.trading.Sandbox.AdvanceClock(r.Context(), time.Duration(*b.Seconds)*time.Second); err != nil {

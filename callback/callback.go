@@ -54,6 +54,10 @@ type Merchants interface {
 
 // Service sends callbacks.
 type Service struct {
+	// Timeouts of one call, defaulting to the constants above; tests
+	// shorten them.
+	StatusTimeout, ApprovalTimeout, PingTimeout time.Duration
+
 	store     jeton.CallbackStore
 	merchants Merchants
 	client    *http.Client
@@ -69,7 +73,9 @@ type record struct {
 }
 
 // New returns a Service. client nil gets a client tuned for many
-// concurrent calls to few hosts.
+// concurrent calls to few hosts. Redirects are never followed: a 3xx is
+// an answer like any other non-2xx, so a callback cannot be bounced to a
+// host the merchant did not configure.
 func New(store jeton.CallbackStore, merchants Merchants, client *http.Client, log *slog.Logger, now func() time.Time) *Service {
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -77,10 +83,13 @@ func New(store jeton.CallbackStore, merchants Merchants, client *http.Client, lo
 		tr.MaxConnsPerHost = 0
 		client = &http.Client{Transport: tr}
 	}
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if now == nil {
 		now = time.Now
 	}
-	s := &Service{store: store, merchants: merchants, client: client, log: log, now: now}
+	s := &Service{store: store, merchants: merchants, client: &c, log: log, now: now,
+		StatusTimeout: StatusTimeout, ApprovalTimeout: ApprovalTimeout, PingTimeout: PingTimeout}
 	s.attempts = batch.New(256, s.commitAttempts)
 	return s
 }
@@ -247,7 +256,7 @@ type Worker struct {
 }
 
 // Timeout bounds one delivery job beyond the HTTP timeout.
-func (w *Worker) Timeout(*river.Job[Deliver]) time.Duration { return StatusTimeout + 5*time.Second }
+func (w *Worker) Timeout(*river.Job[Deliver]) time.Duration { return w.S.StatusTimeout + 5*time.Second }
 
 // NextRetry follows Schedule.
 func (w *Worker) NextRetry(job *river.Job[Deliver]) time.Time {
@@ -269,26 +278,30 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Deliver]) error {
 	return w.S.deliver(ctx, job.Args, job.Attempt, job.Attempt >= job.MaxAttempts)
 }
 
+// deliver makes one attempt and records it, whatever went wrong, so the
+// last attempt always leaves its callback delivered or failed.
 func (s *Service) deliver(ctx context.Context, d Deliver, attempt int, last bool) error {
-	m, err := s.merchants.Merchant(ctx, d.MerchantID)
-	if err != nil {
-		return err
-	}
 	a := jeton.CallbackAttempt{DeliveryID: d.DeliveryID, MerchantID: d.MerchantID, TradeID: d.TradeID, Kind: jeton.CallbackStatus,
-		Event: d.Event, Attempt: attempt, URL: redact(m.CallbackURL), At: s.now()}
+		Event: d.Event, Attempt: attempt, At: s.now()}
 	var r result
-	if m.CallbackURL == "" {
+	m, err := s.merchants.Merchant(ctx, d.MerchantID)
+	switch {
+	case err != nil:
+		r.err = err
+	case m.CallbackURL == "":
 		r.err = errNoURL
-	} else {
+	default:
+		a.URL = redact(m.CallbackURL)
+		var body []byte
 		secrets, err := s.merchants.CallbackSecrets(ctx, d.MerchantID)
-		if err != nil {
-			return err
+		if err == nil {
+			body, err = Body(d.Trade, d.Event, d.Timestamp, secrets[0])
 		}
-		body, err := Body(d.Trade, d.Event, d.Timestamp, secrets[0])
 		if err != nil {
-			return err
+			r.err = err
+			break
 		}
-		r = s.post(ctx, m.CallbackURL, d.DeliveryID, body, secrets, StatusTimeout)
+		r = s.post(ctx, m.CallbackURL, d.DeliveryID, body, secrets, s.StatusTimeout)
 	}
 	a.StatusCode, a.Latency, a.Error = r.status, r.latency, errText(r)
 	ok := r.err == nil && r.status >= 200 && r.status < 300
@@ -355,7 +368,7 @@ func (s *Service) Approve(ctx context.Context, t jeton.Trade, attempt int) (Verd
 		return Failed, err
 	}
 	id := NewDeliveryID()
-	r := s.post(ctx, m.CallbackURL, id, body, secrets, ApprovalTimeout)
+	r := s.post(ctx, m.CallbackURL, id, body, secrets, s.ApprovalTimeout)
 	v := classify(r)
 	a := jeton.CallbackAttempt{DeliveryID: id, MerchantID: t.MerchantID, TradeID: t.ID, Kind: jeton.CallbackApproval,
 		Event: string(t.Status), Attempt: attempt, URL: redact(m.CallbackURL), StatusCode: r.status, Latency: r.latency,
@@ -392,7 +405,7 @@ func classify(r result) Verdict {
 func (s *Service) Ping(ctx context.Context, merchantID, url string) (jeton.CallbackAttempt, bool) {
 	body := []byte(`{"test":true,"merchantId":"` + merchantID + `","timestamp":"` + sign.ISOTime(s.now()) + `"}`)
 	id := NewDeliveryID()
-	r := s.post(ctx, url, id, body, nil, PingTimeout)
+	r := s.post(ctx, url, id, body, nil, s.PingTimeout)
 	ok := r.err == nil && r.status >= 200 && r.status < 300
 	a := jeton.CallbackAttempt{DeliveryID: id, MerchantID: merchantID, Kind: jeton.CallbackTest, Event: "TEST", Attempt: 1,
 		URL: redact(url), StatusCode: r.status, Latency: r.latency, Error: errText(r), At: s.now(), Outcome: "failed"}

@@ -159,14 +159,22 @@ func (db *DB) RecordAttempts(ctx context.Context, as []jeton.CallbackAttempt, de
 	})
 }
 
-// Redeliver marks the callback pending and enqueues its delivery again.
+// Redeliver marks a delivered or failed callback pending and enqueues its
+// delivery again. A callback still pending already has a job retrying it;
+// a second one would deliver it twice at once, so that is refused.
 func (db *DB) Redeliver(ctx context.Context, merchantID, deliveryID string, job jeton.Job) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE callbacks SET state = ? WHERE merchant_id = ? AND delivery_id = ?`), jeton.CallbackPending, merchantID, deliveryID)
+		res, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE callbacks SET state = ? WHERE merchant_id = ? AND delivery_id = ? AND state <> ?`),
+			jeton.CallbackPending, merchantID, deliveryID, jeton.CallbackPending)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
+			var one int
+			err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT 1 FROM callbacks WHERE merchant_id = ? AND delivery_id = ?`), merchantID, deliveryID).Scan(&one)
+			if err == nil {
+				return jeton.Errorf(jeton.KindConflict, jeton.KeyDeliveryPending, "callback %s is still being delivered; it is retried on its schedule", deliveryID)
+			}
 			return jeton.Errorf(jeton.KindNotFound, jeton.KeyDeliveryNotFound, "callback delivery not found")
 		}
 		return db.insertJobs(ctx, tx, []jeton.Job{job})

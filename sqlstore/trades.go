@@ -37,6 +37,8 @@ COALESCE(MIN(created_at), 0),
 COALESCE(SUM(CASE WHEN game = '730' AND status IN ('INITIATED', 'PENDING', 'ACTIVE', 'HOLD') THEN COALESCE(pre_credit, 0) ELSE 0 END), 0)
 FROM trades WHERE merchant_id = ? AND steam_id = ? AND type = 'DEPOSIT' AND source = 'client'`
 
+	queries["heldItems"] = `SELECT status, source, items FROM trades WHERE merchant_id = ? AND steam_id = ? AND type = 'DEPOSIT' AND status IN ('INITIATED', 'PENDING', 'ACTIVE', 'HOLD', 'COMPLETED')`
+
 	queries["insWallet"] = `INSERT INTO wallets (merchant_id, available, pending, escrow, updated_at) VALUES (?, 0, 0, 0, ?) ON CONFLICT (merchant_id) DO NOTHING`
 	queries["getWallet"] = `SELECT merchant_id, available, pending, escrow, updated_at FROM wallets WHERE merchant_id = ?`
 	queries["moveWallet"] = `UPDATE wallets SET available = available + ?, pending = pending + ?, escrow = escrow + ?, updated_at = ? WHERE merchant_id = ?`
@@ -156,6 +158,9 @@ func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, decid
 		if first > 0 {
 			h.FirstSeen = fromMicros(first)
 		}
+		if err := db.heldItems(ctx, tx, merchantID, steamID, &h); err != nil {
+			return err
+		}
 		w, err := db.wallet(ctx, tx, merchantID)
 		if err != nil {
 			return err
@@ -189,6 +194,40 @@ func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, decid
 		return nil
 	})
 	return out, err
+}
+
+// queryer is a transaction or a pool.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// heldItems fills h's ActiveDeposits and Held from the user's deposits.
+func (db *DB) heldItems(ctx context.Context, q queryer, merchantID, steamID string, h *jeton.UserHistory) error {
+	rows, err := q.QueryContext(ctx, db.q["heldItems"], merchantID, steamID)
+	if err != nil {
+		return fmt.Errorf("held items: %w", err)
+	}
+	defer rows.Close()
+	h.Held = map[string]bool{}
+	for rows.Next() {
+		var status, source, raw string
+		if err := rows.Scan(&status, &source, &raw); err != nil {
+			return err
+		}
+		if source == string(jeton.SourceClient) && (status == string(jeton.StatusInitiated) || status == string(jeton.StatusActive)) {
+			h.ActiveDeposits++
+		}
+		var items []struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(raw), &items); err != nil {
+			return fmt.Errorf("held items: %w", err)
+		}
+		for _, it := range items {
+			h.Held[it.ID] = true
+		}
+	}
+	return rows.Err()
 }
 
 // UpdateTrade reads the trade under lock and writes what change decides.
@@ -571,6 +610,9 @@ func (db *DB) UserHistory(ctx context.Context, merchantID, steamID string) (jeto
 	h.SettledDeposits, h.Exposure = jeton.USD(settled), jeton.USD(exposure)
 	if first > 0 {
 		h.FirstSeen = fromMicros(first)
+	}
+	if err := db.heldItems(ctx, db.r, merchantID, steamID, &h); err != nil {
+		return h, err
 	}
 	return h, nil
 }

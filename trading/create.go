@@ -118,6 +118,9 @@ func (s *Service) Deposit(ctx context.Context, r Request) (jeton.Trade, error) {
 	if err := countItems(r.Items, MaxDepositItems, "deposit"); err != nil {
 		return jeton.Trade{}, err
 	}
+	if err := s.externalIDFree(ctx, r); err != nil {
+		return jeton.Trade{}, err
+	}
 	if err := s.checkParty(ctx, r.Party, r.Game); err != nil {
 		return jeton.Trade{}, err
 	}
@@ -162,6 +165,16 @@ func (s *Service) Deposit(ctx context.Context, r Request) (jeton.Trade, error) {
 		return jeton.Trade{}, err
 	}
 	out, err := s.cfg.Store.CreateTrade(ctx, r.MerchantID, r.SteamID, func(h jeton.UserHistory, _ jeton.Wallet) (jeton.TradeChange, error) {
+		for i, it := range t.Items {
+			if h.Held[it.ID] {
+				return jeton.TradeChange{}, &jeton.Error{Kind: jeton.KindInvalid, Key: jeton.KeyItemsUnavailable,
+					Message: fmt.Sprintf("item %s is already in another deposit", it.ID), Details: map[string]any{"itemId": it.ID, "index": i}}
+			}
+		}
+		if r.Source == jeton.SourceClient && h.ActiveDeposits >= MaxActiveDeposits {
+			return jeton.TradeChange{}, errf(jeton.KindRateLimited, jeton.KeyTooManyActive,
+				"the user already has %d deposits waiting on their trade offer; wait for one to finish", h.ActiveDeposits)
+		}
 		var sp risk.Split
 		if r.Source == jeton.SourceSelf || r.Game == steam.Rust {
 			sp = risk.Full(int64(t.TotalPrice))
@@ -200,6 +213,9 @@ func tradeItem(it steam.Item, amount int) jeton.TradeItem {
 // the listings for the user once the merchant approves.
 func (s *Service) Withdraw(ctx context.Context, r Request) (jeton.Trade, error) {
 	if err := countItems(r.Items, MaxWithdrawItems, "withdrawal"); err != nil {
+		return jeton.Trade{}, err
+	}
+	if err := s.externalIDFree(ctx, r); err != nil {
 		return jeton.Trade{}, err
 	}
 	m, err := s.cfg.Merchants.Merchant(ctx, r.MerchantID)
@@ -260,4 +276,18 @@ func (s *Service) Withdraw(ctx context.Context, r Request) (jeton.Trade, error) 
 	}
 	s.kick(out.ID)
 	return out, nil
+}
+
+// externalIDFree answers EXTERNAL_ID_EXISTS before anything else, so a
+// client retrying a request it already made learns that it was made. The
+// unique index still decides a race.
+func (s *Service) externalIDFree(ctx context.Context, r Request) error {
+	if r.ExternalID == "" {
+		return nil
+	}
+	t, err := s.cfg.Store.TradeByRef(ctx, r.MerchantID, r.ExternalID)
+	if err == nil && t.ExternalID != nil && *t.ExternalID == r.ExternalID {
+		return jeton.Errorf(jeton.KindConflict, jeton.KeyExternalIDExists, "a trade with this externalId already exists")
+	}
+	return nil
 }

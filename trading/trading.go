@@ -64,6 +64,10 @@ const SandboxBalance jeton.USD = 1_000_000
 const (
 	MaxDepositItems  = 250
 	MaxWithdrawItems = 50
+	// MaxActiveDeposits is how many of one user's deposits may wait on
+	// their trade offer (INITIATED or ACTIVE) at once, as the vendor
+	// allows.
+	MaxActiveDeposits = 5
 	// MaxApprovalAttempts is how many approval calls a withdrawal gets.
 	MaxApprovalAttempts = 3
 	// approvalLease outlives one approval call (10 s) by a margin, so an
@@ -185,6 +189,29 @@ func (s *Service) riskInput(m jeton.Merchant, cd json.RawMessage, h jeton.UserHi
 		Exposure:           int64(h.Exposure),
 		Now:                s.now(),
 	}
+}
+
+// Inventory is the user's inventory of g without the items already in
+// one of the user's deposits with this merchant.
+func (s *Service) Inventory(ctx context.Context, merchantID, steamID string, g steam.Game) ([]steam.Item, time.Time, error) {
+	items, at, err := s.cfg.Backend.Inventory(ctx, steamID, g)
+	if err != nil {
+		return nil, at, err
+	}
+	h, err := s.cfg.Store.UserHistory(ctx, merchantID, steamID)
+	if err != nil {
+		return nil, at, err
+	}
+	if len(h.Held) == 0 {
+		return items, at, nil
+	}
+	kept := make([]steam.Item, 0, len(items))
+	for _, it := range items {
+		if !h.Held[it.ID] {
+			kept = append(kept, it)
+		}
+	}
+	return kept, at, nil
 }
 
 // Collateral is the user's instant-credit headroom now, as the inventory

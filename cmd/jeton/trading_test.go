@@ -27,6 +27,7 @@ type shop struct {
 
 	mu        sync.Mutex
 	approve   func(trade map[string]any) (status int, body string) // nil: approve
+	refuse    func(trade map[string]any) bool                      // status callbacks to answer 500
 	events    map[string][]string                                  // trade id -> statuses seen, in order
 	seen      map[string]bool                                      // delivery ids already applied
 	approvals map[string]int                                       // trade id -> approval calls
@@ -88,6 +89,10 @@ func (s *shop) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.refuse != nil && s.refuse(tr) {
+		w.WriteHeader(500)
+		return
+	}
 	if tr["type"] == "WITHDRAW" && tr["status"] == "INITIATED" {
 		s.approvals[id]++
 		status, reply := 200, ""
@@ -409,6 +414,137 @@ func TestDepositSplitAndReversal(t *testing.T) {
 		bal = e.balance(m.APIKey)
 		if usdOf(bal["escrowBalance"]) != 0 {
 			t.Errorf("escrow after reversal: %v", bal)
+		}
+		e.checkLedger(m)
+	})
+}
+
+// TestDepositGuardsControlsAndRedelivery covers what a deposit refuses
+// (an item already deposited, a sixth waiting deposit), the sandbox
+// controls' error keys, and redelivery of a status callback.
+func TestDepositGuardsControlsAndRedelivery(t *testing.T) {
+	backends(t, func(t *testing.T, e0 *env) {
+		e := tradingEnv(t, e0.backend, 0) // offers wait for a control
+		m, s := e.tradingMerchant("shop")
+		key := map[string]string{"api-key": m.APIKey}
+		tok := e.userToken(m, "76561198000000004", "abcdEF12")
+		auth := map[string]string{"Authorization": tok}
+		inv := e.do("GET", "/client/inventory?game=730&acceptedOnly=true&perPage=-1", auth, nil)
+		items := inv.data()["inventory"].([]any)
+		if len(items) < 6 {
+			t.Fatalf("inventory too small: %d", len(items))
+		}
+		idOf := func(i int) string { return items[i].(map[string]any)["id"].(string) }
+		// The first deposit's callbacks are refused until the test allows
+		// them, so its INITIATED callback stays pending.
+		var firstID string
+		first := idOf(0)
+		s.mu.Lock()
+		s.refuse = func(tr map[string]any) bool {
+			its, _ := tr["items"].([]any)
+			return len(its) == 1 && its[0].(map[string]any)["id"] == first
+		}
+		s.mu.Unlock()
+		dep := func(i int) reply {
+			return e.do("POST", "/client/trading/deposit", auth, map[string]any{"items": []any{map[string]any{"itemId": idOf(i)}}})
+		}
+		r := dep(0)
+		if r.Status != 200 {
+			t.Fatalf("deposit: %d %s", r.Status, r.Raw)
+		}
+		firstID = r.data()["id"].(string)
+		if again := dep(0); again.Status != 400 || again.errKey() != "ITEMS_UNAVAILABLE" {
+			t.Errorf("the same item again: %d %s", again.Status, again.Raw)
+		}
+		inv = e.do("GET", "/client/inventory?game=730&acceptedOnly=true&perPage=-1", auth, nil)
+		for _, it := range inv.data()["inventory"].([]any) {
+			if it.(map[string]any)["id"] == idOf(0) {
+				t.Errorf("inventory still lists the deposited item %s", idOf(0))
+			}
+		}
+		for i := 1; i < 5; i++ {
+			if r := dep(i); r.Status != 200 {
+				t.Fatalf("deposit %d: %d %s", i, r.Status, r.Raw)
+			}
+		}
+		if r := dep(5); r.Status != 429 || r.errKey() != "TOO_MANY_ACTIVE_TRADES" {
+			t.Errorf("sixth waiting deposit: %d %s", r.Status, r.Raw)
+		}
+
+		// Sandbox controls.
+		e.waitTrade(m.APIKey, firstID, "ACTIVE")
+		ctl := func(id, action string) reply {
+			return e.do("POST", "/secure/sandbox/trades/"+id+"/"+action, key, nil)
+		}
+		if r := ctl(firstID, "explode"); r.Status != 404 || r.errKey() != "NOT_FOUND" {
+			t.Errorf("unknown action: %d %s", r.Status, r.Raw)
+		}
+		if r := ctl("no-such-trade", "accept"); r.Status != 404 || r.errKey() != "TRADE_NOT_FOUND" {
+			t.Errorf("unknown trade: %d %s", r.Status, r.Raw)
+		}
+		if r := ctl(firstID, "reverse"); r.Status != 409 || r.errKey() != "OFFER_STATE_INVALID" {
+			t.Errorf("reverse a pending offer: %d %s", r.Status, r.Raw)
+		}
+		if r := ctl(firstID, "accept"); r.Status != 200 {
+			t.Fatalf("accept: %d %s", r.Status, r.Raw)
+		}
+		if r := ctl(firstID, "accept"); r.Status != 409 || r.errKey() != "OFFER_STATE_INVALID" {
+			t.Errorf("accept twice: %d %s", r.Status, r.Raw)
+		}
+		e.waitTrade(m.APIKey, firstID, "HOLD")
+		if r := dep(5); r.Status != 200 {
+			t.Errorf("a fifth waiting deposit once one is in HOLD: %d %s", r.Status, r.Raw)
+		}
+
+		// Redelivery: refused while the callback is still pending, then
+		// accepted once it is delivered, under the same delivery id.
+		cbs := e.do("GET", "/secure/callbacks?tradeId="+firstID, key, nil)
+		var initiated string
+		for _, c := range cbs.data()["items"].([]any) {
+			if c.(map[string]any)["event"] == "INITIATED" {
+				initiated = c.(map[string]any)["deliveryId"].(string)
+			}
+		}
+		if initiated == "" {
+			t.Fatalf("no INITIATED callback: %s", cbs.Raw)
+		}
+		if r := e.do("POST", "/secure/callbacks/"+initiated+"/redeliver", key, nil); r.Status != 409 || r.errKey() != "DELIVERY_PENDING" {
+			t.Errorf("redeliver a pending callback: %d %s", r.Status, r.Raw)
+		}
+		s.mu.Lock()
+		s.refuse = nil
+		s.mu.Unlock()
+		waitState := func(want string) {
+			t.Helper()
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				r := e.do("GET", "/secure/callbacks/"+initiated, key, nil)
+				if r.data()["state"] == want {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("callback %s: %s, want state %s", initiated, r.Raw, want)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		waitState("delivered") // the 5 s retry
+		r = e.do("POST", "/secure/callbacks/"+initiated+"/redeliver", key, nil)
+		if r.Status != 200 || r.data()["state"] != "pending" || r.data()["deliveryId"] != initiated {
+			t.Fatalf("redeliver: %d %s", r.Status, r.Raw)
+		}
+		waitState("delivered")
+		log := e.do("GET", "/secure/callbacks/"+initiated, key, nil).data()
+		attempts, _ := log["attemptLog"].([]any)
+		var outcomes []string
+		for _, a := range attempts {
+			outcomes = append(outcomes, a.(map[string]any)["outcome"].(string))
+		}
+		if len(outcomes) < 3 || outcomes[0] != "failed" || outcomes[len(outcomes)-1] != "delivered" {
+			t.Errorf("attempts %v: want failed first and delivered last, at least 3", outcomes)
+		}
+		if r := e.do("POST", "/secure/callbacks/00000000-0000-4000-8000-000000000000/redeliver", key, nil); r.Status != 404 || r.errKey() != "DELIVERY_NOT_FOUND" {
+			t.Errorf("redeliver unknown: %d %s", r.Status, r.Raw)
 		}
 		e.checkLedger(m)
 	})
