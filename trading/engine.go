@@ -185,6 +185,9 @@ func (s *Service) sendOffer(ctx context.Context, m jeton.Merchant, t jeton.Trade
 		}
 		t.OfferID = &offerID
 		t.NextCheckAt = next(st, now)
+		if st.State != steam.OfferPending {
+			t.NextCheckAt = now // already answered: due at once, even if this instance dies now
+		}
 		return s.change(m, *t)
 	})
 	if err == nil && st.State != steam.OfferPending {
@@ -233,6 +236,9 @@ func (s *Service) checkOffer(ctx context.Context, m jeton.Merchant, t jeton.Trad
 					t.NextCheckAt = end
 					if !st.NextCheck.IsZero() && st.NextCheck.Before(end) {
 						t.NextCheckAt = st.NextCheck
+					}
+					if again {
+						t.NextCheckAt = now // reversed already: REVERTED next
 					}
 					return s.change(m, *t, s.holdPostings(t)...)
 				}

@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jetonhq/jeton"
@@ -77,10 +79,13 @@ const (
 
 // Service is the trading engine.
 type Service struct {
-	cfg      Config
-	opened   syncSet
-	kicks    chan string
-	inflight syncSet
+	cfg    Config
+	opened syncSet
+	kicks  chan string
+	// running maps a trade being advanced to whether it was kicked again
+	// meanwhile: the worker then advances it once more rather than the
+	// kick being dropped.
+	running sync.Map // string -> *atomic.Bool
 }
 
 // New returns an engine; call Run to start its workers.
@@ -295,7 +300,7 @@ func (s *Service) Run(ctx context.Context) {
 				continue
 			}
 			for _, id := range ids {
-				if !s.inflight.has(id) {
+				if _, busy := s.running.Load(id); !busy {
 					s.kick(id)
 				}
 			}
@@ -303,14 +308,27 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
+// advanceOnce advances a trade unless a worker already is, in which case
+// that worker goes once more when it is done.
 func (s *Service) advanceOnce(ctx context.Context, id string) {
-	if !s.inflight.add(id) {
+	again := new(atomic.Bool)
+	if prev, busy := s.running.LoadOrStore(id, again); busy {
+		prev.(*atomic.Bool).Store(true)
 		return
 	}
-	defer s.inflight.del(id)
-	if err := s.advance(ctx, id); err != nil && ctx.Err() == nil {
-		s.cfg.Log.Warn("advance trade", "trade", id, "err", err)
+	for {
+		again.Store(false)
+		if err := s.advance(ctx, id); err != nil && ctx.Err() == nil {
+			s.cfg.Log.Warn("advance trade", "trade", id, "err", err)
+		}
+		if !again.Load() || ctx.Err() != nil {
+			break
+		}
 	}
+	// A kick landing between the last check and this delete is lost;
+	// every step leaves its trade due when there is more to do, so the
+	// sweeper finds it.
+	s.running.Delete(id)
 }
 
 func errf(kind jeton.Kind, key, format string, args ...any) error {

@@ -131,7 +131,7 @@ func (a *app) wireTrading(db *sqlstore.DB, cfg appConfig, ap *assetpay.API) erro
 		Workers:              workers,
 		FetchCooldown:        5 * time.Millisecond,
 		FetchPollInterval:    25 * time.Millisecond,
-		RescueStuckJobsAfter: time.Minute,
+		RescueStuckJobsAfter: 30 * time.Second, // jobs cut by a crash; longer than JobTimeout
 		JobTimeout:           callback.StatusTimeout + 5*time.Second,
 		Logger:               cfg.Log.With("component", "jobs"),
 	})

@@ -508,6 +508,16 @@ func TestDepositGuardsControlsAndRedelivery(t *testing.T) {
 		if initiated == "" {
 			t.Fatalf("no INITIATED callback: %s", cbs.Raw)
 		}
+		// Wait for the refused first attempt to be recorded.
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			r := e.do("GET", "/secure/callbacks/"+initiated, key, nil)
+			if log, _ := r.data()["attemptLog"].([]any); len(log) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no attempt recorded: %s", r.Raw)
+			}
+		}
 		if r := e.do("POST", "/secure/callbacks/"+initiated+"/redeliver", key, nil); r.Status != 409 || r.errKey() != "DELIVERY_PENDING" {
 			t.Errorf("redeliver a pending callback: %d %s", r.Status, r.Raw)
 		}
@@ -541,7 +551,7 @@ func TestDepositGuardsControlsAndRedelivery(t *testing.T) {
 			outcomes = append(outcomes, a.(map[string]any)["outcome"].(string))
 		}
 		if len(outcomes) < 3 || outcomes[0] != "failed" || outcomes[len(outcomes)-1] != "delivered" {
-			t.Errorf("attempts %v: want failed first and delivered last, at least 3", outcomes)
+			t.Errorf("attempts %v: want failed first and delivered last, at least 3: %v", outcomes, log)
 		}
 		if r := e.do("POST", "/secure/callbacks/00000000-0000-4000-8000-000000000000/redeliver", key, nil); r.Status != 404 || r.errKey() != "DELIVERY_NOT_FOUND" {
 			t.Errorf("redeliver unknown: %d %s", r.Status, r.Raw)
