@@ -903,7 +903,8 @@ type ledgerTimes struct {
 	Updated   string  `json:"updated"`
 }
 
-// walletEffect is what a posting did to the merchant's available balance.
+// walletEffect is what a posting did to the merchant's whole wallet
+// (available + pending + escrow), as docs/trades.md defines amount.usd.
 func walletEffect(p jeton.Posting) jeton.USD {
 	var w jeton.Wallet
 	w.Apply(p)

@@ -49,6 +49,9 @@ const Queue = "callbacks"
 // Merchants is what delivery needs to know about a merchant.
 type Merchants interface {
 	Merchant(ctx context.Context, id string) (jeton.Merchant, error)
+	// FreshMerchant bypasses the cache, for a URL set on another
+	// instance a moment ago.
+	FreshMerchant(ctx context.Context, id string) (jeton.Merchant, error)
 	CallbackSecrets(ctx context.Context, merchantID string) ([][]byte, error)
 }
 
@@ -270,6 +273,16 @@ func (w *Worker) NextRetry(job *river.Job[Deliver]) time.Time {
 	return time.Now().Add(Schedule[i])
 }
 
+// merchant returns the merchant, read afresh when the cached copy has no
+// callback URL (one may have been set on another instance just now).
+func (s *Service) merchant(ctx context.Context, id string) (jeton.Merchant, error) {
+	m, err := s.merchants.Merchant(ctx, id)
+	if err == nil && m.CallbackURL == "" {
+		return s.merchants.FreshMerchant(ctx, id)
+	}
+	return m, err
+}
+
 // errNoURL makes River retry while the merchant has no callback URL.
 var errNoURL = errors.New("no callback URL set")
 
@@ -284,7 +297,7 @@ func (s *Service) deliver(ctx context.Context, d Deliver, attempt int, last bool
 	a := jeton.CallbackAttempt{DeliveryID: d.DeliveryID, MerchantID: d.MerchantID, TradeID: d.TradeID, Kind: jeton.CallbackStatus,
 		Event: d.Event, Attempt: attempt, At: s.now()}
 	var r result
-	m, err := s.merchants.Merchant(ctx, d.MerchantID)
+	m, err := s.merchant(ctx, d.MerchantID)
 	switch {
 	case err != nil:
 		r.err = err
@@ -346,40 +359,54 @@ func (v Verdict) String() string {
 // new delivery id, and classifies the answer: a 2xx approves unless its
 // body is {"action":"reject"}; a 4xx other than 408 and 429 rejects;
 // anything else fails the attempt.
+//
+// An attempt that cannot call (no URL, an unreadable merchant) is
+// recorded as failed too, so the delivery log explains every attempt the
+// trade used.
 func (s *Service) Approve(ctx context.Context, t jeton.Trade, attempt int) (Verdict, error) {
-	m, err := s.merchants.Merchant(ctx, t.MerchantID)
-	if err != nil {
-		return Failed, err
-	}
-	if m.CallbackURL == "" {
-		return Failed, errNoURL
-	}
-	secrets, err := s.merchants.CallbackSecrets(ctx, t.MerchantID)
-	if err != nil {
-		return Failed, err
-	}
-	trade, err := json.Marshal(t)
-	if err != nil {
-		return Failed, err
-	}
 	now := s.now()
-	body, err := Body(trade, string(t.Status), now, secrets[0])
-	if err != nil {
-		return Failed, err
-	}
 	id := NewDeliveryID()
-	r := s.post(ctx, m.CallbackURL, id, body, secrets, s.ApprovalTimeout)
-	v := classify(r)
 	a := jeton.CallbackAttempt{DeliveryID: id, MerchantID: t.MerchantID, TradeID: t.ID, Kind: jeton.CallbackApproval,
-		Event: string(t.Status), Attempt: attempt, URL: redact(m.CallbackURL), StatusCode: r.status, Latency: r.latency,
-		Outcome: v.String(), Error: errText(r), At: now}
+		Event: string(t.Status), Attempt: attempt, At: now}
+	r, err := s.approvalCall(ctx, t, id, now, &a)
+	if err != nil {
+		r.err = err
+	}
+	v := classify(r)
+	a.StatusCode, a.Latency, a.Outcome, a.Error = r.status, r.latency, v.String(), errText(r)
 	if v != Failed {
 		a.Error = ""
 	}
 	if err := s.attempts.Add(ctx, record{a: a}); err != nil {
 		s.log.Warn("approval attempt not recorded", "trade", t.ID, "err", err)
 	}
-	return v, nil
+	return v, err
+}
+
+// approvalCall signs and posts one approval call; an error means no call
+// was made.
+func (s *Service) approvalCall(ctx context.Context, t jeton.Trade, id string, now time.Time, a *jeton.CallbackAttempt) (result, error) {
+	m, err := s.merchant(ctx, t.MerchantID)
+	if err != nil {
+		return result{}, err
+	}
+	if m.CallbackURL == "" {
+		return result{}, errNoURL
+	}
+	a.URL = redact(m.CallbackURL)
+	secrets, err := s.merchants.CallbackSecrets(ctx, t.MerchantID)
+	if err != nil {
+		return result{}, err
+	}
+	trade, err := json.Marshal(t)
+	if err != nil {
+		return result{}, err
+	}
+	body, err := Body(trade, string(t.Status), now, secrets[0])
+	if err != nil {
+		return result{}, err
+	}
+	return s.post(ctx, m.CallbackURL, id, body, secrets, s.ApprovalTimeout), nil
 }
 
 func classify(r result) Verdict {

@@ -159,6 +159,14 @@ func (s *Service) CallbackSecrets(ctx context.Context, merchantID string) ([][]b
 // (other instances follow within a sync interval, by credential event).
 func (s *Service) Forget(merchantID string) { s.dropMerchant(merchantID) }
 
+// FreshMerchant reads the merchant from the store, not the cache: for a
+// decision that a change made on another instance in the last second must
+// not miss (a callback URL just set).
+func (s *Service) FreshMerchant(ctx context.Context, merchantID string) (jeton.Merchant, error) {
+	s.dropMerchant(merchantID)
+	return s.Merchant(ctx, merchantID)
+}
+
 // MerchantKeys implements token.Keyring.
 func (s *Service) MerchantKeys(ctx context.Context, merchantID string) (*token.MerchantKeys, error) {
 	e, err := s.entry(ctx, merchantID)

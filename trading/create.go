@@ -223,6 +223,12 @@ func (s *Service) Withdraw(ctx context.Context, r Request) (jeton.Trade, error) 
 		return jeton.Trade{}, err
 	}
 	if m.CallbackURL == "" {
+		// Set through another instance a moment ago?
+		if m, err = s.cfg.Merchants.FreshMerchant(ctx, r.MerchantID); err != nil {
+			return jeton.Trade{}, err
+		}
+	}
+	if m.CallbackURL == "" {
 		return jeton.Trade{}, errf(jeton.KindInvalid, jeton.KeyNoCallbackURL, "withdrawals need the merchant's approval callback: set a callback URL first")
 	}
 	if err := s.checkParty(ctx, r.Party, r.Game); err != nil {

@@ -68,7 +68,7 @@ func (s *Service) approve(ctx context.Context, m jeton.Merchant, t jeton.Trade) 
 			return s.failed(m, t, jeton.FailApprovalTimeout, now)
 		}
 		t.ApprovalAttempts++
-		t.ApprovalLease = now.Add(approvalLease)
+		t.ApprovalLease = now.Add(s.cfg.ApprovalTimeout + leaseMargin)
 		t.NextCheckAt = t.ApprovalLease
 		claimed = true
 		return &jeton.TradeChange{Trade: *t}, nil

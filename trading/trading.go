@@ -39,6 +39,8 @@ type Callbacks interface {
 // Merchants looks merchants up (cached by the credential service).
 type Merchants interface {
 	Merchant(ctx context.Context, id string) (jeton.Merchant, error)
+	// FreshMerchant bypasses the cache.
+	FreshMerchant(ctx context.Context, id string) (jeton.Merchant, error)
 }
 
 // Config configures the engine. Every field without a default is required.
@@ -55,7 +57,10 @@ type Config struct {
 	Workers int
 	// Sweep is how often due trades are looked for (default 250 ms).
 	Sweep time.Duration
-	Log   *slog.Logger
+	// ApprovalTimeout bounds one approval call (default
+	// callback.ApprovalTimeout); the claim on an attempt outlives it.
+	ApprovalTimeout time.Duration
+	Log             *slog.Logger
 }
 
 // SandboxBalance is the documented opening balance of a sandbox wallet:
@@ -72,9 +77,9 @@ const (
 	MaxActiveDeposits = 5
 	// MaxApprovalAttempts is how many approval calls a withdrawal gets.
 	MaxApprovalAttempts = 3
-	// approvalLease outlives one approval call (10 s) by a margin, so an
-	// attempt is only ever made by one instance at a time.
-	approvalLease = callback.ApprovalTimeout + 2*time.Second
+	// leaseMargin is how much an approval lease outlives one approval
+	// call, so an attempt is only ever made by one instance at a time.
+	leaseMargin = 2 * time.Second
 )
 
 // Service is the trading engine.
@@ -95,6 +100,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = 250 * time.Millisecond
+	}
+	if cfg.ApprovalTimeout <= 0 {
+		cfg.ApprovalTimeout = callback.ApprovalTimeout
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -248,7 +256,10 @@ func (s *Service) change(m jeton.Merchant, t jeton.Trade, postings ...jeton.Post
 	}
 	// A withdrawal's INITIATED is announced by the approval call itself:
 	// a second, status callback would read as another approval request.
-	if m.CallbackURL != "" && !(t.Type == jeton.Withdraw && t.Status == jeton.StatusInitiated) {
+	// Every other change gets its callback even while the merchant has no
+	// URL (or this instance has not heard of it yet): delivery retries
+	// until one is set, so no callback depends on a cache being fresh.
+	if !(t.Type == jeton.Withdraw && t.Status == jeton.StatusInitiated) {
 		c, job, err := callback.Status(t, t.UpdatedAt)
 		if err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -87,6 +88,11 @@ type appConfig struct {
 	Hold        time.Duration // sandbox CS2 hold (0: 7 days)
 	// CallbackWorkers bounds concurrent callback deliveries per instance.
 	CallbackWorkers int
+	// CallbackClient makes the calls to merchants (nil: a pooled client).
+	CallbackClient *http.Client
+	// StatusTimeout and ApprovalTimeout bound one call to a merchant
+	// (0: the callback package's defaults, 15 s and 10 s).
+	StatusTimeout, ApprovalTimeout time.Duration
 }
 
 // newApp wires every part over an open store.
@@ -119,7 +125,13 @@ func newApp(ctx context.Context, db *sqlstore.DB, sealer jeton.Sealer, cfg appCo
 // wireTrading builds the callback sender, the durable job client and, in
 // sandbox mode, the simulated Steam and the trading engine.
 func (a *app) wireTrading(db *sqlstore.DB, cfg appConfig, ap *assetpay.API) error {
-	a.callbacks = callback.New(db, a.creds, nil, cfg.Log, nil)
+	a.callbacks = callback.New(db, a.creds, cfg.CallbackClient, cfg.Log, nil)
+	if cfg.StatusTimeout > 0 {
+		a.callbacks.StatusTimeout = cfg.StatusTimeout
+	}
+	if cfg.ApprovalTimeout > 0 {
+		a.callbacks.ApprovalTimeout = cfg.ApprovalTimeout
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &callback.Worker{S: a.callbacks})
 	n := cfg.CallbackWorkers
@@ -145,7 +157,7 @@ func (a *app) wireTrading(db *sqlstore.DB, cfg appConfig, ap *assetpay.API) erro
 	a.sandbox = sandbox.New(db, sandbox.Config{AcceptAfter: cfg.AcceptAfter, Hold: cfg.Hold, Now: cfg.Now})
 	a.engine = trading.New(trading.Config{
 		Store: db, Backend: a.sandbox, Callbacks: a.callbacks, Merchants: a.creds, Risk: risk.Default(),
-		OpeningBalance: trading.SandboxBalance, Log: cfg.Log,
+		OpeningBalance: trading.SandboxBalance, ApprovalTimeout: a.callbacks.ApprovalTimeout, Log: cfg.Log,
 	})
 	ap.WithTrading(&assetpay.Trading{Engine: a.engine, Backend: a.sandbox, Store: db, Callbacks: a.callbacks, Sandbox: controls{a.sandbox}})
 	return nil
