@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/jetonhq/jeton"
-	"github.com/jetonhq/jeton/callback/sign"
 	"github.com/jetonhq/jeton/sqlstore"
 	"github.com/jetonhq/jeton/sqlstore/storetest"
 	"github.com/jetonhq/jeton/trading"
@@ -210,35 +209,18 @@ func approves(tradeID string) bool {
 }
 
 func (s *crashShop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	hdr := r.Header.Get(sign.AssetPayHeader)
-	if hdr == "" { // the test ping
-		w.WriteHeader(200)
-		return
-	}
 	s.mu.Lock()
 	secret := s.secret
 	s.mu.Unlock()
-	d, err := sign.VerifyHeader(hdr, raw, [][]byte{secret}, time.Now(), 0)
-	if err != nil {
-		s.t.Errorf("callback signature: %v", err)
-		w.WriteHeader(401)
+	d, ok := receive(s.t, secret, w, r)
+	if !ok {
 		return
 	}
-	var body struct {
-		Payload struct {
-			Trade json.RawMessage `json:"trade"`
-			Event string          `json:"event"`
-			Key   string          `json:"key"`
-		} `json:"payload"`
-	}
-	if err := json.Unmarshal(raw, &body); err != nil || !sign.VerifyBodyKey([][]byte{secret}, body.Payload.Trade, body.Payload.Key) {
-		s.t.Errorf("callback body does not verify: %v", err)
-		w.WriteHeader(400)
+	if d.ping {
+		w.WriteHeader(200)
 		return
 	}
-	var tr map[string]any
-	_ = json.Unmarshal(body.Payload.Trade, &tr)
+	tr := d.trade
 	id, _ := tr["id"].(string)
 	total := usdOf(tr["totalPrice"])
 	s.mu.Lock()
@@ -261,11 +243,11 @@ func (s *crashShop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.deliveries.Add(1)
-	if s.seen[d.ID] {
+	if s.seen[d.id] {
 		w.WriteHeader(200)
 		return
 	}
-	s.seen[d.ID] = true
+	s.seen[d.id] = true
 	st, _ := tr["status"].(string)
 	if s.statuses[id] == nil {
 		s.statuses[id] = map[string]bool{}

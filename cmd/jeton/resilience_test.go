@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
@@ -23,7 +21,6 @@ import (
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/callback"
-	"github.com/jetonhq/jeton/callback/sign"
 	"github.com/jetonhq/jeton/sqlstore"
 	"github.com/jetonhq/jeton/sqlstore/storetest"
 	"github.com/jetonhq/jeton/trading"
@@ -230,50 +227,20 @@ func (s *flakyShop) pick(failed int) string {
 }
 
 func (s *flakyShop) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
 	instance := r.Header.Get(instanceHeader)
-	hdr := r.Header.Get(sign.AssetPayHeader)
-	if hdr == "" {
-		var ping map[string]any
-		if json.Unmarshal(raw, &ping) == nil && ping["test"] == true {
-			s.mu.Lock()
-			s.pings++
-			s.mu.Unlock()
-			w.WriteHeader(200)
-			return
-		}
-		s.t.Errorf("unsigned callback: %s", raw)
-		w.WriteHeader(401)
+	d, ok := receive(s.t, s.secret, w, r)
+	if !ok {
 		return
 	}
-	d, err := sign.VerifyHeader(hdr, raw, [][]byte{s.secret}, time.Now(), 0)
-	if err != nil {
-		s.t.Errorf("callback signature: %v", err)
-		w.WriteHeader(401)
+	if d.ping {
+		s.mu.Lock()
+		s.pings++
+		s.mu.Unlock()
+		w.WriteHeader(200)
 		return
 	}
-	var body struct {
-		Payload struct {
-			Trade json.RawMessage `json:"trade"`
-			Event string          `json:"event"`
-			Key   string          `json:"key"`
-		} `json:"payload"`
-	}
-	if err := json.Unmarshal(raw, &body); err != nil {
-		s.t.Errorf("callback body: %v", err)
-		w.WriteHeader(400)
-		return
-	}
-	if !sign.VerifyBodyKey([][]byte{s.secret}, body.Payload.Trade, body.Payload.Key) {
-		s.t.Errorf("callback %s: body key does not verify", d.ID)
-	}
-	var tr map[string]any
-	_ = json.Unmarshal(body.Payload.Trade, &tr)
+	raw, tr := d.raw, d.trade
 	id, _ := tr["id"].(string)
-	if tr["status"] != body.Payload.Event {
-		s.t.Errorf("callback %s: event %s != trade status %v", d.ID, body.Payload.Event, tr["status"])
-	}
-
 	s.mu.Lock()
 	s.byInstance[instance]++
 	var answer string
@@ -281,32 +248,32 @@ func (s *flakyShop) serve(w http.ResponseWriter, r *http.Request) {
 		// An approval call: a new delivery id each attempt. The shop
 		// takes the money once per withdrawal, when it first approves
 		// (even if its answer then comes too late).
-		if s.approvalID[d.ID] {
-			s.t.Errorf("trade %s: approval delivery id %s used twice", id, d.ID)
+		if s.approvalID[d.id] {
+			s.t.Errorf("trade %s: approval delivery id %s used twice", id, d.id)
 		}
-		s.approvalID[d.ID] = true
+		s.approvalID[d.id] = true
 		// One attempt at a time: the lease keeps other instances out
 		// while a call is in flight, and the next attempt waits a second
 		// after one fails.
 		if s.approving[id] > 0 {
-			s.t.Errorf("trade %s: approval call %s (from %q) while another is in flight", id, d.ID, instance)
+			s.t.Errorf("trade %s: approval call %s (from %q) while another is in flight", id, d.id, instance)
 		}
 		s.approving[id]++
 		defer func() { s.mu.Lock(); s.approving[id]--; s.mu.Unlock() }()
 		answer = s.pick(-1)
-		s.approvals[id] = append(s.approvals[id], &approvalCall{delivery: d.ID, answer: answer, instance: instance})
+		s.approvals[id] = append(s.approvals[id], &approvalCall{delivery: d.id, answer: answer, instance: instance})
 		if answer != answer500 && !s.debited[id] {
 			s.debited[id] = true
 			s.net -= usdOf(tr["totalPrice"])
 		}
 	} else {
 		sum := sha256.Sum256(raw)
-		dl := s.deliveries[d.ID]
+		dl := s.deliveries[d.id]
 		if dl == nil {
-			dl = &seenDelivery{trade: id, event: body.Payload.Event, body: sum}
-			s.deliveries[d.ID] = dl
-		} else if dl.trade != id || dl.event != body.Payload.Event || dl.body != sum {
-			s.t.Errorf("delivery id %s reused: first %s %s, now %s %s (same body %v)", d.ID, dl.trade, dl.event, id, body.Payload.Event, dl.body == sum)
+			dl = &seenDelivery{trade: id, event: d.event, body: sum}
+			s.deliveries[d.id] = dl
+		} else if dl.trade != id || dl.event != d.event || dl.body != sum {
+			s.t.Errorf("delivery id %s reused: first %s %s, now %s %s (same body %v)", d.id, dl.trade, dl.event, id, d.event, dl.body == sum)
 		}
 		failed := 0
 		for _, a := range dl.answers {

@@ -43,50 +43,74 @@ func newShop(t testing.TB, secret string) *shop {
 	return s
 }
 
-func (s *shop) serve(w http.ResponseWriter, r *http.Request) {
+// received is one call from jeton to a merchant backend, verified.
+type received struct {
+	ping  bool   // the unsigned {"test": true} ping
+	id    string // the delivery id of the signature header
+	raw   []byte
+	event string
+	trade map[string]any
+}
+
+// receive reads a call and checks everything a merchant should: the
+// signature header, the body key, and that the event is the trade's
+// status. When a check fails it reports it, answers the call itself and
+// returns false.
+func receive(t testing.TB, secret []byte, w http.ResponseWriter, r *http.Request) (received, bool) {
 	raw, _ := io.ReadAll(r.Body)
 	hdr := r.Header.Get(sign.AssetPayHeader)
 	if hdr == "" {
 		var ping map[string]any
 		if json.Unmarshal(raw, &ping) == nil && ping["test"] == true {
-			s.mu.Lock()
-			s.pings++
-			s.mu.Unlock()
-			w.WriteHeader(200)
-			return
+			return received{ping: true, raw: raw}, true
 		}
-		s.t.Errorf("unsigned callback: %s", raw)
+		t.Errorf("unsigned callback: %s", raw)
 		w.WriteHeader(401)
-		return
+		return received{}, false
 	}
-	d, err := sign.VerifyHeader(hdr, raw, [][]byte{s.secret}, time.Now(), 0)
+	d, err := sign.VerifyHeader(hdr, raw, [][]byte{secret}, time.Now(), 0)
 	if err != nil {
-		s.t.Errorf("callback signature: %v", err)
+		t.Errorf("callback signature: %v", err)
 		w.WriteHeader(401)
-		return
+		return received{}, false
 	}
 	var body struct {
 		Payload struct {
-			Trade     json.RawMessage `json:"trade"`
-			Event     string          `json:"event"`
-			Timestamp string          `json:"timestamp"`
-			Key       string          `json:"key"`
+			Trade json.RawMessage `json:"trade"`
+			Event string          `json:"event"`
+			Key   string          `json:"key"`
 		} `json:"payload"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {
-		s.t.Errorf("callback body: %v", err)
+		t.Errorf("callback %s body: %v", d.ID, err)
 		w.WriteHeader(400)
+		return received{}, false
+	}
+	if !sign.VerifyBodyKey([][]byte{secret}, body.Payload.Trade, body.Payload.Key) {
+		t.Errorf("callback %s: body key does not verify", d.ID)
+	}
+	rc := received{id: d.ID, raw: raw, event: body.Payload.Event}
+	_ = json.Unmarshal(body.Payload.Trade, &rc.trade)
+	if rc.trade["status"] != rc.event {
+		t.Errorf("callback %s: event %s != trade status %v", d.ID, rc.event, rc.trade["status"])
+	}
+	return rc, true
+}
+
+func (s *shop) serve(w http.ResponseWriter, r *http.Request) {
+	rc, ok := receive(s.t, s.secret, w, r)
+	if !ok {
 		return
 	}
-	if !sign.VerifyBodyKey([][]byte{s.secret}, body.Payload.Trade, body.Payload.Key) {
-		s.t.Errorf("callback body key does not verify")
+	if rc.ping {
+		s.mu.Lock()
+		s.pings++
+		s.mu.Unlock()
+		w.WriteHeader(200)
+		return
 	}
-	var tr map[string]any
-	_ = json.Unmarshal(body.Payload.Trade, &tr)
+	tr, d := rc.trade, rc // d.id: the delivery id
 	id, _ := tr["id"].(string)
-	if tr["status"] != body.Payload.Event {
-		s.t.Errorf("event %s != trade status %v", body.Payload.Event, tr["status"])
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refuse != nil && s.refuse(tr) {
@@ -106,12 +130,12 @@ func (s *shop) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, reply)
 		return
 	}
-	if s.seen[d.ID] {
+	if s.seen[d.id] {
 		w.WriteHeader(200) // a retry of a callback already applied
 		return
 	}
-	s.seen[d.ID] = true
-	s.events[id] = append(s.events[id], body.Payload.Event)
+	s.seen[d.id] = true
+	s.events[id] = append(s.events[id], d.event)
 	// The shop's own ledger: credit deposits as the money becomes
 	// creditable; refund withdrawals that fail after approval.
 	switch {
