@@ -91,6 +91,10 @@ type Service struct {
 	// meanwhile: the worker then advances it once more rather than the
 	// kick being dropped.
 	running sync.Map // string -> *atomic.Bool
+	// queued holds the trades waiting in kicks, so a trade is queued
+	// once however often the sweeper finds it due: behind on work, the
+	// engine must not fill its queue with copies of the same backlog.
+	queued sync.Map // string -> struct{}
 }
 
 // New returns an engine; call Run to start its workers.
@@ -270,11 +274,15 @@ func (s *Service) change(m jeton.Merchant, t jeton.Trade, postings ...jeton.Post
 	return ch, nil
 }
 
-// kick asks a worker to look at a trade now.
+// kick asks a worker to look at a trade now, unless it is already queued.
 func (s *Service) kick(id string) {
+	if _, dup := s.queued.LoadOrStore(id, struct{}{}); dup {
+		return
+	}
 	select {
 	case s.kicks <- id:
 	default: // the sweeper will find it
+		s.queued.Delete(id)
 	}
 }
 
@@ -291,6 +299,7 @@ func (s *Service) Run(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case id := <-s.kicks:
+					s.queued.Delete(id)
 					s.advanceOnce(ctx, id)
 				}
 			}
