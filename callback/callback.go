@@ -82,6 +82,7 @@ type record struct {
 func New(store jeton.CallbackStore, merchants Merchants, client *http.Client, log *slog.Logger, now func() time.Time) *Service {
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns = 0 // no total cap: keep a connection per busy worker
 		tr.MaxIdleConnsPerHost = 256
 		tr.MaxConnsPerHost = 0
 		client = &http.Client{Transport: tr}
