@@ -21,7 +21,7 @@ func init() {
 	queries["insCallback"] = `INSERT INTO callbacks (delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`
 	queries["getCallback"] = `SELECT ` + callbackCols + ` FROM callbacks WHERE merchant_id = ? AND delivery_id = ?`
 	queries["insAttempt"] = `INSERT INTO callback_attempts (delivery_id, merchant_id, trade_id, kind, event, attempt, url, status_code, latency_us, outcome, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	queries["touchCallback"] = `UPDATE callbacks SET attempts = attempts + 1, last_at = ? WHERE delivery_id = ?`
+	queries["touchCallback"] = `UPDATE callbacks SET attempts = attempts + 1, last_at = ?, state = CASE WHEN ? = '' THEN state ELSE ? END WHERE delivery_id = ?`
 	queries["stateCallback"] = `UPDATE callbacks SET state = ? WHERE delivery_id = ?`
 	queries["attempts"] = `SELECT delivery_id, merchant_id, trade_id, kind, event, attempt, url, status_code, latency_us, outcome, error, at FROM callback_attempts WHERE merchant_id = ? AND delivery_id = ? ORDER BY seq`
 	queries["setCallbackURL"] = `UPDATE merchants SET callback_url = ? WHERE id = ?`
@@ -132,26 +132,34 @@ func (db *DB) CallbackAttempts(ctx context.Context, merchantID, deliveryID strin
 }
 
 // RecordAttempts stores a batch of attempts in one transaction.
+//
+// A status attempt updates its callback's count, time and (when it ends
+// the delivery) state in one statement.
 func (db *DB) RecordAttempts(ctx context.Context, as []jeton.CallbackAttempt, delivered, failed []string) error {
+	ends := make(map[string]string, len(delivered)+len(failed))
+	for _, id := range delivered {
+		ends[id] = jeton.CallbackDelivered
+	}
+	for _, id := range failed {
+		ends[id] = jeton.CallbackFailed
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, a := range as {
 			if _, err := db.exec(ctx, tx, "insAttempt", a.DeliveryID, a.MerchantID, a.TradeID, a.Kind, a.Event, a.Attempt, a.URL, a.StatusCode,
 				a.Latency.Microseconds(), a.Outcome, a.Error, micros(a.At)); err != nil {
 				return fmt.Errorf("attempt: %w", err)
 			}
-			if a.Kind == jeton.CallbackStatus {
-				if _, err := db.exec(ctx, tx, "touchCallback", micros(a.At), a.DeliveryID); err != nil {
-					return err
-				}
+			if a.Kind != jeton.CallbackStatus {
+				continue
 			}
-		}
-		for _, id := range delivered {
-			if _, err := db.exec(ctx, tx, "stateCallback", jeton.CallbackDelivered, id); err != nil {
+			end := ends[a.DeliveryID]
+			delete(ends, a.DeliveryID)
+			if _, err := db.exec(ctx, tx, "touchCallback", micros(a.At), end, end, a.DeliveryID); err != nil {
 				return err
 			}
 		}
-		for _, id := range failed {
-			if _, err := db.exec(ctx, tx, "stateCallback", jeton.CallbackFailed, id); err != nil {
+		for id, state := range ends { // ended without an attempt in this batch
+			if _, err := db.exec(ctx, tx, "stateCallback", state, id); err != nil {
 				return err
 			}
 		}

@@ -203,6 +203,11 @@ CREATE TABLE callback_attempts (
 CREATE INDEX callback_attempts_merchant ON callback_attempts (merchant_id, seq);
 CREATE INDEX callback_attempts_delivery ON callback_attempts (delivery_id);
 `},
+	// A user's deposits by status, for the history, exposure and held
+	// items every new trade reads, whatever else the user traded.
+	{3, `
+CREATE INDEX trades_user_deposits ON trades (merchant_id, steam_id, type, status);
+`},
 }
 
 // Migrate applies every pending migration. It is safe to run from several
