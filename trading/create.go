@@ -115,10 +115,7 @@ func (s *Service) base(p Party, typ jeton.TradeType, g steam.Game, externalID st
 // Deposit starts a deposit (a client's, or a self-sell): the user gives
 // items, jeton credits the merchant.
 func (s *Service) Deposit(ctx context.Context, r Request) (jeton.Trade, error) {
-	if err := countItems(r.Items, MaxDepositItems, "deposit"); err != nil {
-		return jeton.Trade{}, err
-	}
-	if err := s.externalIDFree(ctx, r); err != nil {
+	if err := s.admit(ctx, r, MaxDepositItems, "deposit"); err != nil {
 		return jeton.Trade{}, err
 	}
 	if err := s.checkParty(ctx, r.Party, r.Game); err != nil {
@@ -212,10 +209,7 @@ func tradeItem(it steam.Item, amount int) jeton.TradeItem {
 // Withdraw starts a withdrawal (a client's, or a self-buy): jeton buys
 // the listings for the user once the merchant approves.
 func (s *Service) Withdraw(ctx context.Context, r Request) (jeton.Trade, error) {
-	if err := countItems(r.Items, MaxWithdrawItems, "withdrawal"); err != nil {
-		return jeton.Trade{}, err
-	}
-	if err := s.externalIDFree(ctx, r); err != nil {
+	if err := s.admit(ctx, r, MaxWithdrawItems, "withdrawal"); err != nil {
 		return jeton.Trade{}, err
 	}
 	m, err := s.cfg.Merchants.Merchant(ctx, r.MerchantID)
@@ -284,10 +278,14 @@ func (s *Service) Withdraw(ctx context.Context, r Request) (jeton.Trade, error) 
 	return out, nil
 }
 
-// externalIDFree answers EXTERNAL_ID_EXISTS before anything else, so a
-// client retrying a request it already made learns that it was made. The
-// unique index still decides a race.
-func (s *Service) externalIDFree(ctx context.Context, r Request) error {
+// admit makes the checks every trade request passes first: the item
+// count, then EXTERNAL_ID_EXISTS before anything else about the items, so
+// a client retrying a request it already made learns that it was made.
+// The unique index still decides a race.
+func (s *Service) admit(ctx context.Context, r Request, maxItems int, what string) error {
+	if err := countItems(r.Items, maxItems, what); err != nil {
+		return err
+	}
 	if r.ExternalID == "" {
 		return nil
 	}
