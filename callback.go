@@ -33,6 +33,12 @@ type Callback struct {
 	State      string          `json:"state"`
 	Attempts   int             `json:"attempts"`
 	LastAt     *time.Time      `json:"lastAttemptAt"`
+	// NextAt is when the next attempt is due; nil once delivered or
+	// failed.
+	NextAt *time.Time `json:"nextAttemptAt,omitempty"`
+	// MaxAttempts is the attempt number after which a failing delivery
+	// stops (a redelivery raises it).
+	MaxAttempts int `json:"-"`
 }
 
 // CallbackAttempt is one HTTP call made to a merchant's callback URL.
@@ -61,10 +67,25 @@ type CallbackStore interface {
 	// for all.
 	Callbacks(ctx context.Context, merchantID, tradeID string, limit, offset int) ([]Callback, int, error)
 	CallbackAttempts(ctx context.Context, merchantID, deliveryID string) ([]CallbackAttempt, error)
-	// RecordAttempts stores attempts and updates their callbacks' state;
-	// delivered lists the delivery ids now delivered, failed those whose
-	// retries ran out.
-	RecordAttempts(ctx context.Context, as []CallbackAttempt, delivered, failed []string) error
-	// Redeliver marks a callback pending again and enqueues job.
-	Redeliver(ctx context.Context, merchantID, deliveryID string, job Job) error
+	// ClaimCallbacks takes up to limit callbacks due at now for one
+	// attempt each: it counts the attempt and moves their NextAt to
+	// leaseUntil, so no other worker or instance takes them meanwhile and
+	// a crash mid-call only delays them.
+	ClaimCallbacks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Callback, error)
+	// RecordAttempts stores attempts and what they leave their callbacks
+	// as, in one transaction.
+	RecordAttempts(ctx context.Context, rs []CallbackResult) error
+	// Redeliver makes a delivered or failed callback due again, with
+	// extra attempts.
+	Redeliver(ctx context.Context, merchantID, deliveryID string, now time.Time, extra int) error
+}
+
+// CallbackResult is one attempt with what it leaves its status callback
+// as: delivered, failed (retries ran out), or pending until NextAt.
+// Attempts of other kinds (approval calls, pings) have no callback row
+// and leave State empty.
+type CallbackResult struct {
+	Attempt CallbackAttempt
+	State   string
+	NextAt  time.Time
 }

@@ -390,20 +390,14 @@ func (w *Wallet) Apply(p Posting) {
 	}
 }
 
-// Job is durable work enqueued in the same transaction as the change that
-// causes it (a callback to deliver, a trade to look at). Its Kind names
-// the worker; the rest of it is JSON.
-type Job interface{ Kind() string }
-
 // TradeChange is what one step of the engine writes atomically: the
-// trade's new state, its ledger postings and the jobs it causes.
+// trade's new state, its ledger postings and the callbacks it causes.
 type TradeChange struct {
 	Trade    Trade
 	Postings []Posting
-	// Callbacks are stored with the change; their delivery jobs are
-	// among Jobs.
+	// Callbacks are stored with the change, due at once: the callbacks
+	// table is the outbox the delivery workers claim from.
 	Callbacks []Callback
-	Jobs      []Job
 	// Event is recorded in the trade's timeline when the status changed.
 	Event TradeStatus
 }
@@ -449,10 +443,10 @@ type TradeEvent struct {
 }
 
 // TradeStore keeps trades, wallets and the ledger. Every write is one
-// transaction that also enqueues the jobs the change causes.
+// transaction that also stores the callbacks the change causes.
 type TradeStore interface {
 	// CreateTrade stores a new trade with its first event, postings and
-	// jobs. The open exposure check is done by decide, inside the same
+	// callbacks. The open exposure check is done by decide, inside the same
 	// transaction, given the user's history and the wallet.
 	CreateTrade(ctx context.Context, merchantID, steamID string, decide func(h UserHistory, w Wallet) (TradeChange, error)) (Trade, error)
 	// UpdateTrade reads the trade and its merchant's wallet under lock,

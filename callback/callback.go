@@ -1,6 +1,6 @@
 // Package callback delivers AssetPay trade callbacks to merchants: status
-// callbacks as durable River jobs retried for about three days, and the
-// INITIATED approval calls of withdrawals. Every attempt is recorded.
+// callbacks from the store's outbox, retried for about three days, and
+// the INITIATED approval calls of withdrawals. Every attempt is recorded.
 package callback
 
 import (
@@ -16,8 +16,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/riverqueue/river"
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/callback/sign"
@@ -43,9 +41,6 @@ const (
 	PingTimeout     = 8 * time.Second  // the test ping
 )
 
-// Queue is the River queue status callbacks run in.
-const Queue = "callbacks"
-
 // Merchants is what delivery needs to know about a merchant.
 type Merchants interface {
 	Merchant(ctx context.Context, id string) (jeton.Merchant, error)
@@ -60,19 +55,21 @@ type Service struct {
 	// Timeouts of one call, defaulting to the constants above; tests
 	// shorten them.
 	StatusTimeout, ApprovalTimeout, PingTimeout time.Duration
+	// Workers bounds the status callbacks in flight (default 200).
+	Workers int
+	// Poll is how often Run looks for due callbacks it was not told
+	// about: retries coming due, and callbacks stored by another
+	// instance (default 250 ms).
+	Poll time.Duration
 
 	store     jeton.CallbackStore
 	merchants Merchants
 	client    *http.Client
 	log       *slog.Logger
 	now       func() time.Time
-	attempts  *batch.Batcher[record]
-}
-
-// record is one attempt to store, with the state it leaves its callback in.
-type record struct {
-	a     jeton.CallbackAttempt
-	state string
+	attempts  *batch.Batcher[jeton.CallbackResult]
+	kick      chan struct{}
+	freed     chan struct{}
 }
 
 // New returns a Service. client nil gets a client tuned for many
@@ -93,28 +90,15 @@ func New(store jeton.CallbackStore, merchants Merchants, client *http.Client, lo
 		now = time.Now
 	}
 	s := &Service{store: store, merchants: merchants, client: &c, log: log, now: now,
-		StatusTimeout: StatusTimeout, ApprovalTimeout: ApprovalTimeout, PingTimeout: PingTimeout}
-	s.attempts = batch.New(256, s.commitAttempts)
+		StatusTimeout: StatusTimeout, ApprovalTimeout: ApprovalTimeout, PingTimeout: PingTimeout,
+		Workers: 200, Poll: 250 * time.Millisecond,
+		kick: make(chan struct{}, 1), freed: make(chan struct{}, 1)}
+	s.attempts = batch.New(256, store.RecordAttempts)
 	return s
 }
 
 // Close flushes recorded attempts.
 func (s *Service) Close() { s.attempts.Close() }
-
-func (s *Service) commitAttempts(ctx context.Context, rs []record) error {
-	as := make([]jeton.CallbackAttempt, len(rs))
-	var delivered, failed []string
-	for i, r := range rs {
-		as[i] = r.a
-		switch r.state {
-		case jeton.CallbackDelivered:
-			delivered = append(delivered, r.a.DeliveryID)
-		case jeton.CallbackFailed:
-			failed = append(failed, r.a.DeliveryID)
-		}
-	}
-	return s.store.RecordAttempts(ctx, as, delivered, failed)
-}
 
 // NewDeliveryID returns a fresh delivery id.
 func NewDeliveryID() string {
@@ -126,46 +110,22 @@ func NewDeliveryID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// Deliver is the durable job of one status callback. The trade is frozen
-// as it was at the change; the delivery id stays the same across retries.
-type Deliver struct {
-	DeliveryID string          `json:"deliveryId"`
-	MerchantID string          `json:"merchantId"`
-	TradeID    string          `json:"tradeId"`
-	Event      string          `json:"event"`
-	Trade      json.RawMessage `json:"trade"`
-	Timestamp  time.Time       `json:"timestamp"`
-}
-
-// Kind names the job for River.
-func (Deliver) Kind() string { return "callback.deliver" }
-
-// InsertOpts puts status callbacks on their own queue with their own
-// attempt budget.
-func (Deliver) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: MaxAttempts}
-}
-
-// Status builds the stored callback and its job for a trade's new status.
-func Status(t jeton.Trade, at time.Time) (jeton.Callback, Deliver, error) {
+// Status builds the stored callback of a trade's new status: due at
+// once, with its delivery id for every retry and the trade frozen as it
+// was at the change.
+func Status(t jeton.Trade, at time.Time) (jeton.Callback, error) {
 	body, err := json.Marshal(t)
 	if err != nil {
-		return jeton.Callback{}, Deliver{}, err
+		return jeton.Callback{}, err
 	}
-	d := Deliver{DeliveryID: NewDeliveryID(), MerchantID: t.MerchantID, TradeID: t.ID, Event: string(t.Status), Trade: body, Timestamp: at}
-	c := jeton.Callback{DeliveryID: d.DeliveryID, MerchantID: t.MerchantID, TradeID: t.ID, Kind: jeton.CallbackStatus,
-		Event: d.Event, Body: body, CreatedAt: at, State: jeton.CallbackPending}
-	return c, d, nil
+	return jeton.Callback{DeliveryID: NewDeliveryID(), MerchantID: t.MerchantID, TradeID: t.ID, Kind: jeton.CallbackStatus,
+		Event: string(t.Status), Body: body, CreatedAt: at, State: jeton.CallbackPending, MaxAttempts: MaxAttempts}, nil
 }
 
-// Redelivery is the job that sends a stored callback again.
-func Redelivery(c jeton.Callback) Deliver {
-	return Deliver{DeliveryID: c.DeliveryID, MerchantID: c.MerchantID, TradeID: c.TradeID, Event: c.Event, Trade: c.Body, Timestamp: c.CreatedAt}
-}
-
-// Redeliver sends a stored callback again, under its own delivery id.
+// Redeliver sends a stored callback again, under its own delivery id,
+// with a fresh budget of attempts.
 func (s *Service) Redeliver(ctx context.Context, c jeton.Callback) error {
-	return s.store.Redeliver(ctx, c.MerchantID, c.DeliveryID, Redelivery(c))
+	return s.store.Redeliver(ctx, c.MerchantID, c.DeliveryID, s.now(), MaxAttempts)
 }
 
 // Body builds the callback body: {"payload": {trade, event, timestamp,
@@ -253,27 +213,6 @@ func redact(url string) string {
 	return url
 }
 
-// Worker works Deliver jobs.
-type Worker struct {
-	river.WorkerDefaults[Deliver]
-	S *Service
-}
-
-// Timeout bounds one delivery job beyond the HTTP timeout.
-func (w *Worker) Timeout(*river.Job[Deliver]) time.Duration { return w.S.StatusTimeout + 5*time.Second }
-
-// NextRetry follows Schedule.
-func (w *Worker) NextRetry(job *river.Job[Deliver]) time.Time {
-	i := job.Attempt - 1
-	if i < 0 {
-		i = 0
-	}
-	if i >= len(Schedule) {
-		i = len(Schedule) - 1
-	}
-	return time.Now().Add(Schedule[i])
-}
-
 // merchant returns the merchant, read afresh when the cached copy has no
 // callback URL (one may have been set on another instance just now).
 func (s *Service) merchant(ctx context.Context, id string) (jeton.Merchant, error) {
@@ -284,21 +223,18 @@ func (s *Service) merchant(ctx context.Context, id string) (jeton.Merchant, erro
 	return m, err
 }
 
-// errNoURL makes River retry while the merchant has no callback URL.
+// errNoURL fails an attempt while the merchant has no callback URL; the
+// callback is retried on its schedule.
 var errNoURL = errors.New("no callback URL set")
 
-// Work sends one status callback.
-func (w *Worker) Work(ctx context.Context, job *river.Job[Deliver]) error {
-	return w.S.deliver(ctx, job.Args, job.Attempt, job.Attempt >= job.MaxAttempts)
-}
-
-// deliver makes one attempt and records it, whatever went wrong, so the
-// last attempt always leaves its callback delivered or failed.
-func (s *Service) deliver(ctx context.Context, d Deliver, attempt int, last bool) error {
-	a := jeton.CallbackAttempt{DeliveryID: d.DeliveryID, MerchantID: d.MerchantID, TradeID: d.TradeID, Kind: jeton.CallbackStatus,
-		Event: d.Event, Attempt: attempt, At: s.now()}
+// deliver makes one attempt of a claimed status callback and returns it
+// with what it leaves the callback as, whatever went wrong, so the last
+// attempt always leaves its callback delivered or failed once recorded.
+func (s *Service) deliver(ctx context.Context, c jeton.Callback) jeton.CallbackResult {
+	a := jeton.CallbackAttempt{DeliveryID: c.DeliveryID, MerchantID: c.MerchantID, TradeID: c.TradeID, Kind: jeton.CallbackStatus,
+		Event: c.Event, Attempt: c.Attempts, At: s.now()}
 	var r result
-	m, err := s.merchant(ctx, d.MerchantID)
+	m, err := s.merchant(ctx, c.MerchantID)
 	switch {
 	case err != nil:
 		r.err = err
@@ -307,37 +243,43 @@ func (s *Service) deliver(ctx context.Context, d Deliver, attempt int, last bool
 	default:
 		a.URL = redact(m.CallbackURL)
 		var body []byte
-		secrets, err := s.merchants.CallbackSecrets(ctx, d.MerchantID)
+		secrets, err := s.merchants.CallbackSecrets(ctx, c.MerchantID)
 		if err == nil {
-			body, err = Body(d.Trade, d.Event, d.Timestamp, secrets[0])
+			body, err = Body(c.Body, c.Event, c.CreatedAt, secrets[0])
 		}
 		if err != nil {
 			r.err = err
 			break
 		}
-		r = s.post(ctx, m.CallbackURL, d.DeliveryID, body, secrets, s.StatusTimeout)
+		r = s.post(ctx, m.CallbackURL, c.DeliveryID, body, secrets, s.StatusTimeout)
 	}
 	a.StatusCode, a.Latency, a.Error = r.status, r.latency, errText(r)
-	ok := r.err == nil && r.status >= 200 && r.status < 300
-	state := ""
+	res := jeton.CallbackResult{Attempt: a}
 	switch {
-	case ok:
-		a.Outcome, state = "delivered", jeton.CallbackDelivered
-	case last:
-		a.Outcome, state = "failed", jeton.CallbackFailed
+	case r.err == nil && r.status >= 200 && r.status < 300:
+		a.Outcome, res.State = "delivered", jeton.CallbackDelivered
+	case c.Attempts >= c.MaxAttempts:
+		a.Outcome, res.State = "failed", jeton.CallbackFailed
 	default:
-		a.Outcome = "failed"
+		a.Outcome, res.State, res.NextAt = "failed", jeton.CallbackPending, s.now().Add(RetryAfter(c.Attempts))
 	}
-	if err := s.attempts.Add(ctx, record{a: a, state: state}); err != nil {
-		s.log.Warn("callback attempt not recorded", "delivery", d.DeliveryID, "err", err)
+	res.Attempt = a
+	return res
+}
+
+// record stores a status attempt with the next group of attempts. Until
+// it is stored the callback stays leased, so no one attempts it again
+// meanwhile.
+func (s *Service) record(ctx context.Context, res jeton.CallbackResult) {
+	if err := s.attempts.Add(ctx, res); err != nil {
+		s.log.Warn("callback attempt not recorded", "delivery", res.Attempt.DeliveryID, "err", err)
 	}
-	if ok {
-		return nil
-	}
-	if r.err != nil {
-		return fmt.Errorf("callback %s: %s", d.DeliveryID, a.Error)
-	}
-	return fmt.Errorf("callback %s: HTTP %d", d.DeliveryID, r.status)
+}
+
+// RetryAfter is the wait after a failed attempt n (from 1) of a status
+// callback.
+func RetryAfter(n int) time.Duration {
+	return Schedule[min(max(n-1, 0), len(Schedule)-1)]
 }
 
 // Verdict is a merchant's answer to an approval call.
@@ -378,7 +320,7 @@ func (s *Service) Approve(ctx context.Context, t jeton.Trade, attempt int) (Verd
 	if v != Failed {
 		a.Error = ""
 	}
-	if err := s.attempts.Add(ctx, record{a: a}); err != nil {
+	if err := s.attempts.Add(ctx, jeton.CallbackResult{Attempt: a}); err != nil {
 		s.log.Warn("approval attempt not recorded", "trade", t.ID, "err", err)
 	}
 	return v, err
@@ -440,7 +382,7 @@ func (s *Service) Ping(ctx context.Context, merchantID, url string) (jeton.Callb
 	if ok {
 		a.Outcome = "delivered"
 	}
-	if err := s.attempts.Add(ctx, record{a: a}); err != nil {
+	if err := s.attempts.Add(ctx, jeton.CallbackResult{Attempt: a}); err != nil {
 		s.log.Warn("ping attempt not recorded", "err", err)
 	}
 	return a, ok

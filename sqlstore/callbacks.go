@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jetonhq/jeton"
@@ -15,14 +16,13 @@ var (
 	_ jeton.SandboxStore  = (*DB)(nil)
 )
 
-const callbackCols = `delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts, last_at`
+const callbackCols = `delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts, last_at, next_at, last_attempt`
 
 func init() {
-	queries["insCallback"] = `INSERT INTO callbacks (delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`
+	queries["insCallback"] = `INSERT INTO callbacks (delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts, next_at, last_attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`
+	queries["redeliver"] = `UPDATE callbacks SET state = ?, next_at = ?, last_attempt = attempts + ? WHERE merchant_id = ? AND delivery_id = ? AND state <> ?`
+	queries["hasCallback"] = `SELECT 1 FROM callbacks WHERE merchant_id = ? AND delivery_id = ?`
 	queries["getCallback"] = `SELECT ` + callbackCols + ` FROM callbacks WHERE merchant_id = ? AND delivery_id = ?`
-	queries["insAttempt"] = `INSERT INTO callback_attempts (delivery_id, merchant_id, trade_id, kind, event, attempt, url, status_code, latency_us, outcome, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	queries["touchCallback"] = `UPDATE callbacks SET attempts = attempts + 1, last_at = ?, state = CASE WHEN ? = '' THEN state ELSE ? END WHERE delivery_id = ?`
-	queries["stateCallback"] = `UPDATE callbacks SET state = ? WHERE delivery_id = ?`
 	queries["attempts"] = `SELECT delivery_id, merchant_id, trade_id, kind, event, attempt, url, status_code, latency_us, outcome, error, at FROM callback_attempts WHERE merchant_id = ? AND delivery_id = ? ORDER BY seq`
 	queries["setCallbackURL"] = `UPDATE merchants SET callback_url = ? WHERE id = ?`
 	queries["setCollateral"] = `UPDATE merchants SET merchant_collateral = ? WHERE id = ?`
@@ -65,13 +65,14 @@ func scanCallback(s scanner) (jeton.Callback, error) {
 	var c jeton.Callback
 	var body string
 	var created int64
-	var last sql.NullInt64
-	if err := s.Scan(&c.DeliveryID, &c.MerchantID, &c.TradeID, &c.Kind, &c.Event, &body, &created, &c.State, &c.Attempts, &last); err != nil {
+	var last, next sql.NullInt64
+	if err := s.Scan(&c.DeliveryID, &c.MerchantID, &c.TradeID, &c.Kind, &c.Event, &body, &created, &c.State, &c.Attempts, &last, &next, &c.MaxAttempts); err != nil {
 		return c, err
 	}
 	c.Body = []byte(body)
 	c.CreatedAt = fromMicros(created)
 	c.LastAt = ptrTime(last)
+	c.NextAt = ptrTime(next)
 	return c, nil
 }
 
@@ -131,62 +132,163 @@ func (db *DB) CallbackAttempts(ctx context.Context, merchantID, deliveryID strin
 	return out, rows.Err()
 }
 
-// RecordAttempts stores a batch of attempts in one transaction.
-//
-// A status attempt updates its callback's count, time and (when it ends
-// the delivery) state in one statement.
-func (db *DB) RecordAttempts(ctx context.Context, as []jeton.CallbackAttempt, delivered, failed []string) error {
-	ends := make(map[string]string, len(delivered)+len(failed))
-	for _, id := range delivered {
-		ends[id] = jeton.CallbackDelivered
+// dueNow is the next_at of a callback due at once. Trades carry the
+// sandbox clock, which may run days ahead of the delivery workers' clock,
+// so a new callback is not due "at its creation time" but at the start
+// of time.
+const dueNow = 0
+
+// insertCallback stores a status callback due at once.
+func (db *DB) insertCallback(ctx context.Context, tx *sql.Tx, c jeton.Callback) error {
+	if c.MaxAttempts <= 0 {
+		return fmt.Errorf("callback %s: no attempt budget", c.DeliveryID)
 	}
-	for _, id := range failed {
-		ends[id] = jeton.CallbackFailed
+	if _, err := db.exec(ctx, tx, "insCallback", c.DeliveryID, c.MerchantID, c.TradeID, c.Kind, c.Event, string(c.Body),
+		micros(c.CreatedAt), jeton.CallbackPending, dueNow, c.MaxAttempts); err != nil {
+		return fmt.Errorf("callback: %w", err)
+	}
+	return nil
+}
+
+// ClaimCallbacks leases up to limit due callbacks, oldest due first. On
+// PostgreSQL, rows another instance is claiming at the same moment are
+// skipped rather than waited for.
+func (db *DB) ClaimCallbacks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]jeton.Callback, error) {
+	var out []jeton.Callback
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, db.claimSQL(), micros(leaseUntil), micros(now), limit)
+		if err != nil {
+			return fmt.Errorf("claim callbacks: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c, err := scanCallback(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (db *DB) claimSQL() string {
+	if q, ok := db.multi.Load("claim"); ok {
+		return q.(string)
+	}
+	q := db.d.rebind(`UPDATE callbacks SET attempts = attempts + 1, next_at = ? WHERE delivery_id IN (SELECT delivery_id FROM callbacks WHERE next_at <= ? ORDER BY next_at LIMIT ?` +
+		db.d.skipLocked() + `) RETURNING ` + callbackCols)
+	db.multi.Store("claim", q)
+	return q
+}
+
+// multiRow returns a statement of head followed by n copies of row
+// joined by sep (and then tail), rebound and kept by name and n.
+func (db *DB) multiRow(name, head, row, sep, tail string, n int) string {
+	key := fmt.Sprintf("%s/%d", name, n)
+	if q, ok := db.multi.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(tail)
+	q := db.d.rebind(b.String())
+	db.multi.Store(key, q)
+	return q
+}
+
+// chunk is the largest power of two, at most 64, not above n: multi-row
+// statements come in few sizes, so each is prepared once.
+func chunk(n int) int {
+	c := 64
+	for c > n {
+		c >>= 1
+	}
+	return c
+}
+
+// RecordAttempts stores a batch of attempts in one transaction: the
+// attempts in multi-row inserts, and each status callback's new state in
+// multi-row updates. An update applies only while the callback still
+// holds that attempt, so a late answer from a lease that ran out cannot
+// overwrite the state of the attempt that followed it.
+func (db *DB) RecordAttempts(ctx context.Context, rs []jeton.CallbackResult) error {
+	status := make([]jeton.CallbackResult, 0, len(rs))
+	for _, r := range rs {
+		if r.Attempt.Kind == jeton.CallbackStatus {
+			status = append(status, r)
+		}
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, a := range as {
-			if _, err := db.exec(ctx, tx, "insAttempt", a.DeliveryID, a.MerchantID, a.TradeID, a.Kind, a.Event, a.Attempt, a.URL, a.StatusCode,
-				a.Latency.Microseconds(), a.Outcome, a.Error, micros(a.At)); err != nil {
-				return fmt.Errorf("attempt: %w", err)
+		for rest := rs; len(rest) > 0; {
+			n := chunk(len(rest))
+			q := db.multiRow("insAttempts", `INSERT INTO callback_attempts (delivery_id, merchant_id, trade_id, kind, event, attempt, url, status_code, latency_us, outcome, error, at) VALUES `,
+				`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ", ", "", n)
+			args := make([]any, 0, 12*n)
+			for _, r := range rest[:n] {
+				a := r.Attempt
+				args = append(args, a.DeliveryID, a.MerchantID, a.TradeID, a.Kind, a.Event, a.Attempt, a.URL, a.StatusCode,
+					a.Latency.Microseconds(), a.Outcome, a.Error, micros(a.At))
 			}
-			if a.Kind != jeton.CallbackStatus {
-				continue
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("attempts: %w", err)
 			}
-			end := ends[a.DeliveryID]
-			delete(ends, a.DeliveryID)
-			if _, err := db.exec(ctx, tx, "touchCallback", micros(a.At), end, end, a.DeliveryID); err != nil {
-				return err
-			}
+			rest = rest[n:]
 		}
-		for id, state := range ends { // ended without an attempt in this batch
-			if _, err := db.exec(ctx, tx, "stateCallback", state, id); err != nil {
-				return err
+		for rest := status; len(rest) > 0; {
+			n := chunk(len(rest))
+			q := db.multiRow("setCallbacks", `UPDATE callbacks SET last_at = v.l, state = v.s, next_at = v.n FROM (`,
+				`SELECT CAST(? AS TEXT) AS id, CAST(? AS BIGINT) AS a, CAST(? AS BIGINT) AS l, CAST(? AS TEXT) AS s, CAST(? AS BIGINT) AS n`,
+				` UNION ALL `, `) AS v WHERE callbacks.delivery_id = v.id AND callbacks.attempts = v.a`, n)
+			args := make([]any, 0, 5*n)
+			for _, r := range rest[:n] {
+				var next any
+				if r.State == jeton.CallbackPending {
+					next = micros(r.NextAt)
+				}
+				args = append(args, r.Attempt.DeliveryID, r.Attempt.Attempt, micros(r.Attempt.At), r.State, next)
 			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("callback state: %w", err)
+			}
+			rest = rest[n:]
 		}
 		return nil
 	})
 }
 
-// Redeliver marks a delivered or failed callback pending and enqueues its
-// delivery again. A callback still pending already has a job retrying it;
-// a second one would deliver it twice at once, so that is refused.
-func (db *DB) Redeliver(ctx context.Context, merchantID, deliveryID string, job jeton.Job) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE callbacks SET state = ? WHERE merchant_id = ? AND delivery_id = ? AND state <> ?`),
-			jeton.CallbackPending, merchantID, deliveryID, jeton.CallbackPending)
+// Redeliver makes a delivered or failed callback due at now with extra
+// attempts. A callback still pending is already being retried; making it
+// due again would deliver it twice at once, so that is refused.
+func (db *DB) Redeliver(ctx context.Context, merchantID, deliveryID string, now time.Time, extra int) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, "redeliver", jeton.CallbackPending, micros(now), extra, merchantID, deliveryID, jeton.CallbackPending)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			var one int
-			err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT 1 FROM callbacks WHERE merchant_id = ? AND delivery_id = ?`), merchantID, deliveryID).Scan(&one)
-			if err == nil {
+			if tx.QueryRowContext(ctx, db.q["hasCallback"], merchantID, deliveryID).Scan(&one) == nil {
 				return jeton.Errorf(jeton.KindConflict, jeton.KeyDeliveryPending, "callback %s is still being delivered; it is retried on its schedule", deliveryID)
 			}
 			return jeton.Errorf(jeton.KindNotFound, jeton.KeyDeliveryNotFound, "callback delivery not found")
 		}
-		return db.insertJobs(ctx, tx, []jeton.Job{job})
+		return nil
 	})
+	if err == nil {
+		db.callbacksDue()
+	}
+	return err
 }
 
 func scanOffer(s scanner) (jeton.SandboxOffer, error) {

@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
@@ -31,7 +29,20 @@ type DB struct {
 	prepMu  sync.Mutex
 	upserts map[int]*sql.Stmt // client upserts by row count
 
-	jobs atomic.Pointer[river.Client[*sql.Tx]]
+	// onCallbacks is told after a commit that stored due callbacks.
+	onCallbacks atomic.Pointer[func()]
+	// multi holds multi-row statements by name and row count.
+	multi sync.Map
+}
+
+// OnCallbacks sets f to be called after every commit that made callbacks
+// due, so delivery starts without waiting for its next poll.
+func (db *DB) OnCallbacks(f func()) { db.onCallbacks.Store(&f) }
+
+func (db *DB) callbacksDue() {
+	if f := db.onCallbacks.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // SQLiteFile is the database file name inside the data directory.

@@ -5,10 +5,6 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
-
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 // dialect holds what differs between SQLite and PostgreSQL.
@@ -20,13 +16,11 @@ type dialect interface {
 	serial() string
 	// lockMigrations serialises migrations across processes sharing the DB.
 	lockMigrations(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
-	// riverDriver is River's driver for the dialect over db.
-	riverDriver(db *sql.DB) riverdriver.Driver[*sql.Tx]
-	// sharedPool reports whether the migration lock leaves other
-	// connections free (so River can migrate while it is held).
-	sharedPool() bool
 	// forUpdate is the row-lock suffix of a SELECT inside a transaction.
 	forUpdate() string
+	// skipLocked is the suffix of a SELECT that claims rows other
+	// transactions are not claiming.
+	skipLocked() string
 	// lockKey serialises transactions on one key until tx ends.
 	lockKey(ctx context.Context, tx *sql.Tx, key string) error
 	// unique reports whether err is a unique-constraint violation.
@@ -44,9 +38,8 @@ func (sqliteDialect) lockMigrations(ctx context.Context, conn *sql.Conn) (func()
 	return func() {}, nil
 }
 
-func (sqliteDialect) riverDriver(db *sql.DB) riverdriver.Driver[*sql.Tx] { return riversqlite.New(db) }
-func (sqliteDialect) sharedPool() bool                                   { return false }
-func (sqliteDialect) forUpdate() string                                  { return "" }
+func (sqliteDialect) forUpdate() string  { return "" }
+func (sqliteDialect) skipLocked() string { return "" }
 
 // lockKey is free on SQLite: its one writer connection serialises writes.
 func (sqliteDialect) lockKey(context.Context, *sql.Tx, string) error { return nil }
@@ -54,11 +47,8 @@ func (sqliteDialect) unique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-func (postgresDialect) riverDriver(db *sql.DB) riverdriver.Driver[*sql.Tx] {
-	return riverdatabasesql.New(db)
-}
-func (postgresDialect) sharedPool() bool  { return true }
-func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+func (postgresDialect) forUpdate() string  { return " FOR UPDATE" }
+func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 func (postgresDialect) lockKey(ctx context.Context, tx *sql.Tx, key string) error {
 	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", key)
 	return err

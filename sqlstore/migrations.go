@@ -208,6 +208,16 @@ CREATE INDEX callback_attempts_delivery ON callback_attempts (delivery_id);
 	{3, `
 CREATE INDEX trades_user_deposits ON trades (merchant_id, steam_id, type, status);
 `},
+	// The callbacks table becomes the delivery outbox: next_at is when a
+	// pending callback is due (or leased until), last_attempt where its
+	// retries stop. Callbacks still pending are due at once; a job an
+	// earlier version left in River's tables is no longer worked.
+	{4, `
+ALTER TABLE callbacks ADD COLUMN next_at BIGINT;
+ALTER TABLE callbacks ADD COLUMN last_attempt BIGINT NOT NULL DEFAULT 15;
+UPDATE callbacks SET next_at = 0, last_attempt = attempts + 15 WHERE state = 'pending';
+CREATE INDEX callbacks_due ON callbacks (next_at) WHERE next_at IS NOT NULL;
+`},
 }
 
 // Migrate applies every pending migration. It is safe to run from several
@@ -232,7 +242,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate %d: %w", m.version, err)
 		}
 	}
-	return db.migrateRiver(ctx, conn)
+	return nil
 }
 
 func (db *DB) apply(ctx context.Context, conn *sql.Conn, m migration) error {

@@ -145,6 +145,7 @@ func scanTrade(s scanner) (jeton.Trade, error) {
 // CreateTrade stores a new trade decided under the user's lock.
 func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, decide func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error)) (jeton.Trade, error) {
 	var out jeton.Trade
+	var due bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := db.d.lockKey(ctx, tx, "user:"+merchantID+":"+steamID); err != nil {
 			return err
@@ -190,9 +191,12 @@ func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, decid
 		if err := db.writeChange(ctx, tx, &ch, 1); err != nil {
 			return err
 		}
-		out = t
+		out, due = t, len(ch.Callbacks) > 0
 		return nil
 	})
+	if err == nil && due {
+		db.callbacksDue()
+	}
 	return out, err
 }
 
@@ -233,6 +237,7 @@ func (db *DB) heldItems(ctx context.Context, q queryer, merchantID, steamID stri
 // UpdateTrade reads the trade under lock and writes what change decides.
 func (db *DB) UpdateTrade(ctx context.Context, id string, change func(jeton.Trade, jeton.Wallet) (*jeton.TradeChange, error)) (jeton.Trade, error) {
 	var out jeton.Trade
+	var due bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		t, err := scanTrade(tx.QueryRowContext(ctx, db.q["getTradeAny"]+db.d.forUpdate(), id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -278,13 +283,16 @@ func (db *DB) UpdateTrade(ctx context.Context, id string, change func(jeton.Trad
 		if err := db.writeChange(ctx, tx, ch, seq); err != nil {
 			return err
 		}
-		out = n
+		out, due = n, len(ch.Callbacks) > 0
 		return nil
 	})
+	if err == nil && due {
+		db.callbacksDue()
+	}
 	return out, err
 }
 
-// writeChange writes the event, postings, callbacks and jobs of a change.
+// writeChange writes the event, postings and callbacks of a change.
 func (db *DB) writeChange(ctx context.Context, tx *sql.Tx, ch *jeton.TradeChange, seq int) error {
 	t := ch.Trade
 	if ch.Event != "" {
@@ -298,11 +306,11 @@ func (db *DB) writeChange(ctx context.Context, tx *sql.Tx, ch *jeton.TradeChange
 		}
 	}
 	for _, c := range ch.Callbacks {
-		if _, err := db.exec(ctx, tx, "insCallback", c.DeliveryID, c.MerchantID, c.TradeID, c.Kind, c.Event, string(c.Body), micros(c.CreatedAt), jeton.CallbackPending); err != nil {
-			return fmt.Errorf("callback: %w", err)
+		if err := db.insertCallback(ctx, tx, c); err != nil {
+			return err
 		}
 	}
-	return db.insertJobs(ctx, tx, ch.Jobs)
+	return nil
 }
 
 // post writes one balanced posting and moves the wallet with it.

@@ -264,12 +264,11 @@ func (s *Service) change(m jeton.Merchant, t jeton.Trade, postings ...jeton.Post
 	// URL (or this instance has not heard of it yet): delivery retries
 	// until one is set, so no callback depends on a cache being fresh.
 	if !(t.Type == jeton.Withdraw && t.Status == jeton.StatusInitiated) {
-		c, job, err := callback.Status(t, t.UpdatedAt)
+		c, err := callback.Status(t, t.UpdatedAt)
 		if err != nil {
 			return nil, err
 		}
 		ch.Callbacks = []jeton.Callback{c}
-		ch.Jobs = []jeton.Job{job}
 	}
 	return ch, nil
 }

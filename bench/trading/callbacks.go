@@ -16,8 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/callback"
 	"github.com/jetonhq/jeton/callback/sign"
@@ -29,31 +27,14 @@ import (
 
 // The callbacks benchmark runs jeton's callback pipeline in this process,
 // wired as cmd/jeton/app.go wireTrading wires it (the store, the
-// credential service, callback.Service, and a River client working
-// callback.Worker with the same queue sizes and fetch settings), and
-// delivers to the receiver process.
+// credential service, and callback.Service's dispatcher kicked by the
+// store's commits), and delivers to the receiver process.
 //
 // Each callback is enqueued the way the engine enqueues a deposit's
-// INITIATED callback: callback.Status builds the stored callback and its
-// Deliver job, and sqlstore's CreateTrade writes them in the same
-// transaction as the new trade. The worker then signs the body, POSTs it
-// with the X-AssetPay-Signature header, records the attempt in the store
-// and completes the job.
-
-// riverConfig mirrors the River configuration of cmd/jeton/app.go
-// wireTrading (checked by hand against it; cmd/jeton is package main and
-// cannot be imported).
-func riverConfig(workers *river.Workers, log *slog.Logger) *river.Config {
-	return &river.Config{
-		Queues:               map[string]river.QueueConfig{callback.Queue: {MaxWorkers: callbackWorkers}, river.QueueDefault: {MaxWorkers: 16}},
-		Workers:              workers,
-		FetchCooldown:        5 * time.Millisecond,
-		FetchPollInterval:    25 * time.Millisecond,
-		RescueStuckJobsAfter: 30 * time.Second,
-		JobTimeout:           callback.StatusTimeout + 5*time.Second,
-		Logger:               log.With("component", "jobs"),
-	}
-}
+// INITIATED callback: callback.Status builds the stored callback, and
+// sqlstore's CreateTrade writes it in the same transaction as the new
+// trade. The dispatcher then claims it, signs the body, POSTs it with the
+// X-AssetPay-Signature header and records the attempt in the store.
 
 // callbackWorkers is app.go's default CallbackWorkers: concurrent
 // deliveries per instance. The floor sends with the same concurrency.
@@ -84,8 +65,8 @@ type cbResult struct {
 	backlogWall time.Duration
 	backlogCPU  cpuUse
 
-	delivered, attempts, completed, jobs  int64
-	failedAttempts                        int64 // attempts that did not deliver (retried by River)
+	delivered, attempts, settled, stored  int64
+	failedAttempts                        int64 // attempts that did not deliver (retried on the schedule)
 	dups, distinct                        int64
 	floorRetried                          int64 // floor requests sent again after a transport error
 	floorConns, streamConns, backlogConns int64 // connections the receiver accepted
@@ -99,10 +80,22 @@ type cbEnv struct {
 	check      *sql.DB // a separate handle for counting rows
 	creds      *credential.Service
 	cb         *callback.Service
-	jobs       *river.Client[*sql.Tx]
 	merchantID string
 	secrets    [][]byte
 	cancel     context.CancelFunc
+	// stopWorkers stops the dispatcher and returns once it has.
+	stopWorkers func()
+}
+
+// startWorkers runs the dispatcher until stopWorkers.
+func (e *cbEnv) startWorkers() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.cb.Run(ctx)
+	}()
+	e.stopWorkers = func() { cancel(); <-done }
 }
 
 func openCallbacks(ctx context.Context, backend, dir string, pg *pgDatabase, url string, log *slog.Logger) (*cbEnv, error) {
@@ -151,25 +144,18 @@ func openCallbacks(ctx context.Context, backend, dir string, pg *pgDatabase, url
 		return nil, err
 	}
 	e.cb = callback.New(e.db, e.creds, nil, log, nil)
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &callback.Worker{S: e.cb})
-	if e.jobs, err = e.db.Jobs(riverConfig(workers, log)); err != nil {
-		return nil, err
-	}
+	e.cb.Workers = callbackWorkers
+	e.db.OnCallbacks(e.cb.Kick)
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	go e.creds.Run(runCtx, time.Second)
-	if err := e.jobs.Start(runCtx); err != nil {
-		return nil, err
-	}
+	e.startWorkers()
 	return e, nil
 }
 
 func (e *cbEnv) close() {
-	if e.jobs != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = e.jobs.Stop(ctx)
-		cancel()
+	if e.stopWorkers != nil {
+		e.stopWorkers()
 	}
 	if e.cancel != nil {
 		e.cancel()
@@ -208,16 +194,16 @@ func benchTrade(merchantID string, i int, now time.Time) jeton.Trade {
 	}
 }
 
-// createOne writes trade i with its INITIATED callback and job in one
+// createOne writes trade i with its INITIATED callback in one
 // transaction, as the engine's Deposit does through trading.change.
 func (e *cbEnv) createOne(ctx context.Context, i int) error {
 	t := benchTrade(e.merchantID, i, time.Now().UTC().Truncate(time.Microsecond))
 	_, err := e.db.CreateTrade(ctx, e.merchantID, t.ClientSteamID, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {
-		c, job, err := callback.Status(t, t.UpdatedAt)
+		c, err := callback.Status(t, t.UpdatedAt)
 		if err != nil {
 			return jeton.TradeChange{}, err
 		}
-		return jeton.TradeChange{Trade: t, Event: t.Status, Callbacks: []jeton.Callback{c}, Jobs: []jeton.Job{job}}, nil
+		return jeton.TradeChange{Trade: t, Event: t.Status, Callbacks: []jeton.Callback{c}}, nil
 	})
 	return err
 }
@@ -252,7 +238,7 @@ func (e *cbEnv) enqueue(ctx context.Context, from, n, p int) (time.Time, time.Ti
 	return start, time.Now(), firstErr
 }
 
-type storeCounts struct{ delivered, attempts, completed, jobs, failed int64 }
+type storeCounts struct{ delivered, attempts, settled, stored, failed int64 }
 
 func (e *cbEnv) counts(ctx context.Context) (storeCounts, error) {
 	var c storeCounts
@@ -265,44 +251,33 @@ func (e *cbEnv) counts(ctx context.Context) (storeCounts, error) {
 	if err := q(&c.attempts, `SELECT COUNT(*) FROM callback_attempts WHERE kind = 'status' AND outcome = 'delivered'`); err != nil {
 		return c, err
 	}
-	if err := q(&c.completed, `SELECT COUNT(*) FROM river_job WHERE state = 'completed'`); err != nil {
+	if err := q(&c.settled, `SELECT COUNT(*) FROM callbacks WHERE next_at IS NULL`); err != nil {
 		return c, err
 	}
 	if err := q(&c.failed, `SELECT COUNT(*) FROM callback_attempts WHERE kind = 'status' AND outcome <> 'delivered'`); err != nil {
 		return c, err
 	}
-	err := q(&c.jobs, `SELECT COUNT(*) FROM river_job`)
+	err := q(&c.stored, `SELECT COUNT(*) FROM callbacks`)
 	return c, err
 }
 
 // waitDurable polls the store until total callbacks are delivered, their
-// attempts recorded and their jobs completed.
+// attempts recorded and none is due any more.
 func (e *cbEnv) waitDurable(ctx context.Context, total int64, deadline time.Time) (storeCounts, time.Time, error) {
 	for {
 		c, err := e.counts(ctx)
 		if err != nil {
 			return c, time.Now(), err
 		}
-		if c.delivered >= total && c.attempts >= total && c.completed >= total {
+		if c.delivered >= total && c.attempts >= total && c.settled >= total {
 			return c, time.Now(), nil
 		}
 		if time.Now().After(deadline) {
-			return c, time.Now(), fmt.Errorf("store: %d delivered, %d attempts, %d of %d jobs completed, want %d by the deadline",
-				c.delivered, c.attempts, c.completed, c.jobs, total)
+			return c, time.Now(), fmt.Errorf("store: %d delivered, %d attempts, %d of %d callbacks settled, want %d by the deadline",
+				c.delivered, c.attempts, c.settled, c.stored, total)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// deliverArgsBytes is the size of a Deliver job's args, as River stores them.
-func deliverArgsBytes() int {
-	t := benchTrade("0123456789abcdef01", 0, time.Now().UTC())
-	_, job, err := callback.Status(t, t.UpdatedAt)
-	if err != nil {
-		return 1000
-	}
-	b, _ := json.Marshal(job)
-	return len(b)
 }
 
 // floorRequest is one pre-built raw POST: a callback body of the same
@@ -407,7 +382,7 @@ func runCallbacks(ctx context.Context, cfg cbConfig, backend, work string, pg *p
 	defer lf.Close()
 	log := slog.New(slog.NewJSONHandler(lf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	say("callbacks %s: wiring the store, credential service, callback service and River workers", backend)
+	say("callbacks %s: wiring the store, credential service and callback dispatcher", backend)
 	e, err := openCallbacks(ctx, backend, filepath.Join(work, "callbacks-"+backend), pg, cbURL, log)
 	if err != nil {
 		if e != nil {
@@ -503,12 +478,7 @@ func runCallbacks(ctx context.Context, cfg cbConfig, backend, work string, pg *p
 	// Backlog: the same number enqueued with the workers stopped, then
 	// delivered from a standing start.
 	say("callbacks %s: backlog, %d callbacks enqueued with the workers stopped, then delivered", backend, cfg.n)
-	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = e.jobs.Stop(stopCtx)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("stop workers: %w", err)
-	}
+	e.stopWorkers()
 	first, lastEnq, err = e.enqueue(ctx, cfg.warmup+cfg.n, cfg.n, cfg.producers)
 	if err != nil {
 		return nil, err
@@ -520,10 +490,7 @@ func runCallbacks(ctx context.Context, cfg cbConfig, backend, work string, pg *p
 	stop = startProfile(cfg, "callbacks-backlog-"+backend, res)
 	a = takeSnap(rp.pid)
 	t0 = time.Now()
-	if err := e.jobs.Start(ctx); err != nil {
-		stop()
-		return nil, fmt.Errorf("restart workers: %w", err)
-	}
+	e.startWorkers()
 	st, err = rp.waitCount(int64(cfg.n), time.Now().Add(waitTime(cfg.n)))
 	b = takeSnap(rp.pid)
 	stop()
@@ -540,7 +507,7 @@ func runCallbacks(ctx context.Context, cfg cbConfig, backend, work string, pg *p
 	if err != nil {
 		return nil, err
 	}
-	res.delivered, res.attempts, res.completed, res.jobs, res.failedAttempts = c.delivered, c.attempts, c.completed, c.jobs, c.failed
+	res.delivered, res.attempts, res.settled, res.stored, res.failedAttempts = c.delivered, c.attempts, c.settled, c.stored, c.failed
 	say("callbacks %s: backlog drained at %.0f/s", backend, res.backlogRate)
 	lf.Sync()
 	if b, err := os.ReadFile(logPath); err == nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/riverqueue/river"
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/assetpay"
@@ -74,7 +72,8 @@ type app struct {
 	sandbox   *sandbox.Sandbox // nil outside sandbox mode
 	callbacks *callback.Service
 	engine    *trading.Service
-	jobs      *river.Client[*sql.Tx]
+	// delivered is closed when the callback dispatcher has stopped.
+	delivered chan struct{}
 }
 
 type appConfig struct {
@@ -122,8 +121,8 @@ func newApp(ctx context.Context, db *sqlstore.DB, sealer jeton.Sealer, cfg appCo
 	return a, nil
 }
 
-// wireTrading builds the callback sender, the durable job client and, in
-// sandbox mode, the simulated Steam and the trading engine.
+// wireTrading builds the callback sender and, in sandbox mode, the
+// simulated Steam and the trading engine.
 func (a *app) wireTrading(db *sqlstore.DB, cfg appConfig, ap *assetpay.API) error {
 	a.callbacks = callback.New(db, a.creds, cfg.CallbackClient, cfg.Log, nil)
 	if cfg.StatusTimeout > 0 {
@@ -132,25 +131,10 @@ func (a *app) wireTrading(db *sqlstore.DB, cfg appConfig, ap *assetpay.API) erro
 	if cfg.ApprovalTimeout > 0 {
 		a.callbacks.ApprovalTimeout = cfg.ApprovalTimeout
 	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &callback.Worker{S: a.callbacks})
-	n := cfg.CallbackWorkers
-	if n <= 0 {
-		n = 200
+	if cfg.CallbackWorkers > 0 {
+		a.callbacks.Workers = cfg.CallbackWorkers
 	}
-	jobs, err := db.Jobs(&river.Config{
-		Queues:               map[string]river.QueueConfig{callback.Queue: {MaxWorkers: n}, river.QueueDefault: {MaxWorkers: 16}},
-		Workers:              workers,
-		FetchCooldown:        5 * time.Millisecond,
-		FetchPollInterval:    25 * time.Millisecond,
-		RescueStuckJobsAfter: 30 * time.Second, // jobs cut by a crash; longer than JobTimeout
-		JobTimeout:           callback.StatusTimeout + 5*time.Second,
-		Logger:               cfg.Log.With("component", "jobs"),
-	})
-	if err != nil {
-		return err
-	}
-	a.jobs = jobs
+	db.OnCallbacks(a.callbacks.Kick)
 	if !cfg.Sandbox {
 		return nil
 	}
@@ -186,12 +170,15 @@ func (c controls) AdvanceClock(ctx context.Context, d time.Duration) error {
 	return err
 }
 
-// run keeps caches in step with the store and works jobs until ctx ends.
+// run keeps caches in step with the store and delivers callbacks until
+// ctx ends.
 func (a *app) run(ctx context.Context) {
 	go a.creds.Run(ctx, time.Second)
-	if err := a.jobs.Start(ctx); err != nil {
-		a.log.Error("start job workers", "err", err)
-	}
+	a.delivered = make(chan struct{})
+	go func() {
+		defer close(a.delivered)
+		a.callbacks.Run(ctx)
+	}()
 	if a.engine != nil {
 		if err := a.sandbox.Refresh(ctx); err != nil {
 			a.log.Warn("sandbox clock", "err", err)
@@ -226,11 +213,15 @@ func (a *app) run(ctx context.Context) {
 
 // close drains pending writes, then closes the store.
 func (a *app) close() {
-	stop, cancelStop := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := a.jobs.Stop(stop); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		a.log.Warn("stop job workers", "err", err)
+	if a.delivered != nil {
+		// Attempts under way finish (each is bounded); one that outlasts
+		// this wait goes unrecorded and is made again after its lease.
+		select {
+		case <-a.delivered:
+		case <-time.After(10 * time.Second):
+			a.log.Warn("callback attempts still under way at shutdown")
+		}
 	}
-	cancelStop()
 	a.callbacks.Close()
 	a.clients.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

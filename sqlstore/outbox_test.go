@@ -1,0 +1,177 @@
+package sqlstore_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/sqlstore"
+	"github.com/jetonhq/jeton/sqlstore/sqltest"
+	"github.com/jetonhq/jeton/sqlstore/storetest"
+)
+
+// TestCallbackOutbox walks stored callbacks through claims, leases,
+// retries, stale answers, redelivery and batched records on both
+// backends.
+func TestCallbackOutbox(t *testing.T) {
+	stores := map[string]func(t *testing.T) *sqlstore.DB{
+		"sqlite":   func(t *testing.T) *sqlstore.DB { return sqltest.SQLite(t, t.TempDir()) },
+		"postgres": func(t *testing.T) *sqlstore.DB { return sqltest.Postgres(t, storetest.PostgresURL(t)) },
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ctx := testCtx(t)
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			m := jeton.Merchant{ID: "m-outbox", PartnerID: "p", Name: "outbox", MaxTokenLifetime: time.Hour, CreatedAt: now}
+			if err := db.CreateMerchant(ctx, jeton.NewMerchant{Merchant: m,
+				Key:    jeton.APIKey{ID: "k-outbox", MerchantID: m.ID, Hash: []byte{4, 5, 6}, Prefix: "ap_", Scopes: []jeton.Scope{jeton.ScopeCoreAccess}, CreatedAt: now},
+				Secret: jeton.Secret{ID: "s-outbox", MerchantID: m.ID, Sealed: []byte{9}, CreatedAt: now}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.OpenWallet(ctx, m.ID, nil); err != nil {
+				t.Fatal(err)
+			}
+			kicks := 0
+			db.OnCallbacks(func() { kicks++ })
+			// A trade far in the sandbox's future still makes its callback
+			// due at once: due times are the delivery clock's, not the
+			// trade's.
+			future := now.Add(30 * 24 * time.Hour)
+			store := func(i int) string {
+				t.Helper()
+				tr := jeton.Trade{ID: fmt.Sprintf("t-%03d", i), MerchantID: m.ID, Type: jeton.Deposit, Source: jeton.SourceClient,
+					Status: jeton.StatusInitiated, Game: "730", ClientSteamID: fmt.Sprint(76561198000000000 + i), CreatedAt: future, UpdatedAt: future}
+				c := jeton.Callback{DeliveryID: fmt.Sprintf("d-%03d", i), MerchantID: m.ID, TradeID: tr.ID, Kind: jeton.CallbackStatus,
+					Event: "INITIATED", Body: []byte(`{"id":"` + tr.ID + `"}`), CreatedAt: future, State: jeton.CallbackPending, MaxAttempts: 3}
+				if _, err := db.CreateTrade(ctx, m.ID, tr.ClientSteamID, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {
+					return jeton.TradeChange{Trade: tr, Event: tr.Status, Callbacks: []jeton.Callback{c}}, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return c.DeliveryID
+			}
+			claim := func(at time.Time, limit int) []jeton.Callback {
+				t.Helper()
+				cs, err := db.ClaimCallbacks(ctx, at, at.Add(20*time.Second), limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return cs
+			}
+			record := func(rs ...jeton.CallbackResult) {
+				t.Helper()
+				if err := db.RecordAttempts(ctx, rs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			result := func(c jeton.Callback, attempt int, state string, at, next time.Time) jeton.CallbackResult {
+				return jeton.CallbackResult{State: state, NextAt: next, Attempt: jeton.CallbackAttempt{DeliveryID: c.DeliveryID, MerchantID: m.ID,
+					TradeID: c.TradeID, Kind: jeton.CallbackStatus, Event: c.Event, Attempt: attempt, URL: "http://shop.test/cb",
+					StatusCode: 500, Outcome: "failed", At: at}}
+			}
+
+			id := store(0)
+			if kicks != 1 {
+				t.Fatalf("OnCallbacks called %d times after one change, want 1", kicks)
+			}
+			cs := claim(now, 10)
+			if len(cs) != 1 || cs[0].DeliveryID != id || cs[0].Attempts != 1 || cs[0].MaxAttempts != 3 || string(cs[0].Body) != `{"id":"t-000"}` {
+				t.Fatalf("first claim = %+v", cs)
+			}
+			if again := claim(now, 10); len(again) != 0 {
+				t.Fatalf("a leased callback was claimed again: %+v", again)
+			}
+			// Attempt 1 fails; the retry is due a second later.
+			record(result(cs[0], 1, jeton.CallbackPending, now, now.Add(time.Second)))
+			if early := claim(now.Add(500*time.Millisecond), 10); len(early) != 0 {
+				t.Fatalf("claimed before its retry was due: %+v", early)
+			}
+			cs = claim(now.Add(2*time.Second), 10)
+			if len(cs) != 1 || cs[0].Attempts != 2 {
+				t.Fatalf("retry claim = %+v", cs)
+			}
+			// A late answer to attempt 1 (its lease ran out) must not
+			// touch the callback attempt 2 now holds.
+			record(result(cs[0], 1, jeton.CallbackDelivered, now.Add(3*time.Second), time.Time{}))
+			c, err := db.Callback(ctx, m.ID, id)
+			if err != nil || c.State != jeton.CallbackPending || c.NextAt == nil {
+				t.Fatalf("after a stale answer: %+v, %v", c, err)
+			}
+			if err := db.Redeliver(ctx, m.ID, id, now, 3); jeton.ErrorKey(err) != jeton.KeyDeliveryPending {
+				t.Fatalf("redeliver while pending: %v", err)
+			}
+			ok := result(cs[0], 2, jeton.CallbackDelivered, now.Add(4*time.Second), time.Time{})
+			ok.Attempt.StatusCode, ok.Attempt.Outcome = 200, "delivered"
+			record(ok)
+			c, err = db.Callback(ctx, m.ID, id)
+			if err != nil || c.State != jeton.CallbackDelivered || c.NextAt != nil || c.LastAt == nil || !c.LastAt.Equal(now.Add(4*time.Second)) || c.Attempts != 2 {
+				t.Fatalf("after delivery: %+v, %v", c, err)
+			}
+			as, err := db.CallbackAttempts(ctx, m.ID, id)
+			if err != nil || len(as) != 3 {
+				t.Fatalf("attempt log: %d entries (%v), want 3 (every answer is logged)", len(as), err)
+			}
+			if cs := claim(now.Add(time.Hour), 10); len(cs) != 0 {
+				t.Fatalf("a delivered callback was claimed: %+v", cs)
+			}
+
+			// Redelivery makes it due with a fresh budget; running out of
+			// it leaves the callback failed.
+			kicks = 0
+			if err := db.Redeliver(ctx, m.ID, id, now.Add(5*time.Second), 1); err != nil {
+				t.Fatal(err)
+			}
+			if kicks != 1 {
+				t.Fatalf("redelivery did not call OnCallbacks")
+			}
+			cs = claim(now.Add(5*time.Second), 10)
+			if len(cs) != 1 || cs[0].Attempts != 3 || cs[0].MaxAttempts != 3 {
+				t.Fatalf("redelivery claim = %+v", cs)
+			}
+			record(result(cs[0], 3, jeton.CallbackFailed, now.Add(6*time.Second), time.Time{}))
+			if c, _ := db.Callback(ctx, m.ID, id); c.State != jeton.CallbackFailed || c.NextAt != nil {
+				t.Fatalf("after the last attempt: %+v", c)
+			}
+			if err := db.Redeliver(ctx, m.ID, "d-none", now, 1); jeton.ErrorKey(err) != jeton.KeyDeliveryNotFound {
+				t.Fatalf("redeliver unknown: %v", err)
+			}
+
+			// 70 callbacks: claims honour the limit, and one record of 70
+			// results (split into power-of-two statements) settles them.
+			for i := 1; i <= 70; i++ {
+				store(i)
+			}
+			at := now.Add(10 * time.Second)
+			first := claim(at, 50)
+			rest := claim(at, 50)
+			if len(first) != 50 || len(rest) != 20 {
+				t.Fatalf("claims of 50: got %d and %d, want 50 and 20", len(first), len(rest))
+			}
+			var rs []jeton.CallbackResult
+			for _, c := range append(first, rest...) {
+				r := result(c, 1, jeton.CallbackDelivered, at, time.Time{})
+				r.Attempt.Outcome = "delivered"
+				rs = append(rs, r)
+			}
+			// An approval attempt in the same batch is logged without a
+			// callback row.
+			rs = append(rs, jeton.CallbackResult{Attempt: jeton.CallbackAttempt{DeliveryID: "approval-1", MerchantID: m.ID, TradeID: "t-w",
+				Kind: jeton.CallbackApproval, Event: "INITIATED", Attempt: 1, Outcome: "approved", At: at}})
+			record(rs...)
+			list, total, err := db.Callbacks(ctx, m.ID, "", 100, 0)
+			if err != nil || total != 71 {
+				t.Fatalf("callbacks: %d (%v)", total, err)
+			}
+			for _, c := range list {
+				if c.DeliveryID != id && (c.State != jeton.CallbackDelivered || c.NextAt != nil || c.Attempts != 1) {
+					t.Fatalf("after the batch: %+v", c)
+				}
+			}
+			if as, err := db.CallbackAttempts(ctx, m.ID, "approval-1"); err != nil || len(as) != 1 {
+				t.Fatalf("approval attempt: %+v, %v", as, err)
+			}
+		})
+	}
+}
