@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/assetpay"
 	"github.com/jetonhq/jeton/callback"
