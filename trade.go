@@ -398,6 +398,8 @@ type TradeChange struct {
 	// Callbacks are stored with the change, due at once: the callbacks
 	// table is the outbox the delivery workers claim from.
 	Callbacks []Callback
+	// Attempts are approval calls recorded with the change they decided.
+	Attempts []CallbackAttempt
 	// Event is recorded in the trade's timeline when the status changed.
 	Event TradeStatus
 }

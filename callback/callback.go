@@ -303,10 +303,11 @@ func (v Verdict) String() string {
 // body is {"action":"reject"}; a 4xx other than 408 and 429 rejects;
 // anything else fails the attempt.
 //
-// An attempt that cannot call (no URL, an unreadable merchant) is
-// recorded as failed too, so the delivery log explains every attempt the
-// trade used.
-func (s *Service) Approve(ctx context.Context, t jeton.Trade, attempt int) (Verdict, error) {
+// It returns the attempt for the caller to record, ideally with the
+// change the verdict causes (RecordAttempt otherwise). An attempt that
+// cannot call (no URL, an unreadable merchant) is failed too, so the
+// delivery log explains every attempt the trade used.
+func (s *Service) Approve(ctx context.Context, t jeton.Trade, attempt int) (Verdict, jeton.CallbackAttempt, error) {
 	now := s.now()
 	id := NewDeliveryID()
 	a := jeton.CallbackAttempt{DeliveryID: id, MerchantID: t.MerchantID, TradeID: t.ID, Kind: jeton.CallbackApproval,
@@ -320,10 +321,14 @@ func (s *Service) Approve(ctx context.Context, t jeton.Trade, attempt int) (Verd
 	if v != Failed {
 		a.Error = ""
 	}
+	return v, a, err
+}
+
+// RecordAttempt stores an attempt no change carried, with the next group.
+func (s *Service) RecordAttempt(ctx context.Context, a jeton.CallbackAttempt) {
 	if err := s.attempts.Add(ctx, jeton.CallbackResult{Attempt: a}); err != nil {
-		s.log.Warn("approval attempt not recorded", "trade", t.ID, "err", err)
+		s.log.Warn("attempt not recorded", "delivery", a.DeliveryID, "trade", a.TradeID, "err", err)
 	}
-	return v, err
 }
 
 // approvalCall signs and posts one approval call; an error means no call

@@ -39,7 +39,7 @@ func init() {
 // setMerchant changes one merchant setting and records a credential
 // event, so every instance drops its cached copy of the merchant.
 func (db *DB) setMerchant(ctx context.Context, q, merchantID string, v any) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, q, v, merchantID)
 		if err != nil {
 			return err
@@ -155,7 +155,7 @@ func (db *DB) insertCallback(ctx context.Context, tx *sql.Tx, c jeton.Callback) 
 // skipped rather than waited for.
 func (db *DB) ClaimCallbacks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]jeton.Callback, error) {
 	var out []jeton.Callback
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, db.claimSQL(), micros(leaseUntil), micros(now), limit)
 		if err != nil {
 			return fmt.Errorf("claim callbacks: %w", err)
@@ -229,21 +229,13 @@ func (db *DB) RecordAttempts(ctx context.Context, rs []jeton.CallbackResult) err
 			status = append(status, r)
 		}
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for rest := rs; len(rest) > 0; {
-			n := chunk(len(rest))
-			q := db.multiRow("insAttempts", `INSERT INTO callback_attempts (delivery_id, merchant_id, trade_id, kind, event, attempt, url, status_code, latency_us, outcome, error, at) VALUES `,
-				`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ", ", "", n)
-			args := make([]any, 0, 12*n)
-			for _, r := range rest[:n] {
-				a := r.Attempt
-				args = append(args, a.DeliveryID, a.MerchantID, a.TradeID, a.Kind, a.Event, a.Attempt, a.URL, a.StatusCode,
-					a.Latency.Microseconds(), a.Outcome, a.Error, micros(a.At))
-			}
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return fmt.Errorf("attempts: %w", err)
-			}
-			rest = rest[n:]
+	as := make([]jeton.CallbackAttempt, len(rs))
+	for i, r := range rs {
+		as[i] = r.Attempt
+	}
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := db.insertAttempts(ctx, tx, as); err != nil {
+			return err
 		}
 		for rest := status; len(rest) > 0; {
 			n := chunk(len(rest))
@@ -267,11 +259,30 @@ func (db *DB) RecordAttempts(ctx context.Context, rs []jeton.CallbackResult) err
 	})
 }
 
+// insertAttempts logs attempts in multi-row inserts.
+func (db *DB) insertAttempts(ctx context.Context, tx *sql.Tx, as []jeton.CallbackAttempt) error {
+	for rest := as; len(rest) > 0; {
+		n := chunk(len(rest))
+		q := db.multiRow("insAttempts", `INSERT INTO callback_attempts (delivery_id, merchant_id, trade_id, kind, event, attempt, url, status_code, latency_us, outcome, error, at) VALUES `,
+			`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ", ", "", n)
+		args := make([]any, 0, 12*n)
+		for _, a := range rest[:n] {
+			args = append(args, a.DeliveryID, a.MerchantID, a.TradeID, a.Kind, a.Event, a.Attempt, a.URL, a.StatusCode,
+				a.Latency.Microseconds(), a.Outcome, a.Error, micros(a.At))
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("attempts: %w", err)
+		}
+		rest = rest[n:]
+	}
+	return nil
+}
+
 // Redeliver makes a delivered or failed callback due at now with extra
 // attempts. A callback still pending is already being retried; making it
 // due again would deliver it twice at once, so that is refused.
 func (db *DB) Redeliver(ctx context.Context, merchantID, deliveryID string, now time.Time, extra int) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, "redeliver", jeton.CallbackPending, micros(now), extra, merchantID, deliveryID, jeton.CallbackPending)
 		if err != nil {
 			return err
@@ -305,7 +316,7 @@ func scanOffer(s scanner) (jeton.SandboxOffer, error) {
 // SaveSandboxOffer stores o once per trade and returns the stored offer.
 func (db *DB) SaveSandboxOffer(ctx context.Context, o jeton.SandboxOffer) (jeton.SandboxOffer, error) {
 	var out jeton.SandboxOffer
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := db.exec(ctx, tx, "insOffer", o.ID, o.TradeID, o.Game, o.Direction, o.SteamID, o.TradeURL, micros(o.CreatedAt)); err != nil {
 			return fmt.Errorf("sandbox offer: %w", err)
 		}
@@ -350,7 +361,7 @@ func (db *DB) SandboxClock(ctx context.Context) (time.Duration, error) {
 // AdvanceSandboxClock moves the sandbox clock forward by d.
 func (db *DB) AdvanceSandboxClock(ctx context.Context, d time.Duration) (time.Duration, error) {
 	var us int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := db.exec(ctx, tx, "insClock"); err != nil {
 			return err
 		}

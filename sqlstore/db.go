@@ -33,6 +33,12 @@ type DB struct {
 	onCallbacks atomic.Pointer[func()]
 	// multi holds multi-row statements by name and row count.
 	multi sync.Map
+
+	// SQLite: the group committer (grouptx.go).
+	group       chan txReq
+	groupDone   chan struct{}
+	groupMu     sync.RWMutex
+	groupClosed bool
 }
 
 // OnCallbacks sets f to be called after every commit that made callbacks
@@ -96,7 +102,9 @@ func openSQLitePath(path string) (*DB, error) {
 	n := runtime.GOMAXPROCS(0) * 2
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return newDB(w, r, sqliteDialect{}), nil
+	db := newDB(w, r, sqliteDialect{})
+	db.startGroup()
+	return db, nil
 }
 
 // OpenPostgres connects to the PostgreSQL database at url.
@@ -160,6 +168,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stopGroup()
 	db.prepMu.Lock()
 	for _, st := range db.upserts {
 		st.Close()
@@ -174,13 +183,25 @@ func (db *DB) Close() error {
 	return err
 }
 
-// inTx runs fn in a write transaction.
-func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+// inTx runs fn in a write transaction. fn must use the ctx it is given:
+// on SQLite it may share its transaction with others (see grouptx.go),
+// and that ctx does not end when the caller's does.
+func (db *DB) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	if db.group != nil {
+		if err, ok := db.groupTx(ctx, fn); ok {
+			return err
+		}
+	}
+	return db.plainTx(ctx, fn)
+}
+
+// plainTx runs fn in a transaction of its own.
+func (db *DB) plainTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -94,7 +94,7 @@ func (db *DB) event(ctx context.Context, tx *sql.Tx, merchantID, kind string, at
 // optional provider in one transaction.
 func (db *DB) CreateMerchant(ctx context.Context, nm jeton.NewMerchant) error {
 	m := nm.Merchant
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := db.exec(ctx, tx, "insMerchant", m.ID, m.PartnerID, m.Name, int64(m.MaxTokenLifetime/time.Second), micros(m.CreatedAt)); err != nil {
 			return fmt.Errorf("insert merchant: %w", err)
 		}
@@ -156,7 +156,7 @@ func (db *DB) Merchants(ctx context.Context) ([]jeton.Merchant, error) {
 
 // SetMaxTokenLifetime changes the longest client-token lifetime accepted.
 func (db *DB) SetMaxTokenLifetime(ctx context.Context, merchantID string, d time.Duration) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, "setLifetime", int64(d/time.Second), merchantID)
 		if err != nil {
 			return err
@@ -205,7 +205,7 @@ func scanKey(s scanner) (jeton.APIKey, error) {
 
 // CreateAPIKey inserts a key.
 func (db *DB) CreateAPIKey(ctx context.Context, k jeton.APIKey) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error { return db.insertKey(ctx, tx, k) })
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return db.insertKey(ctx, tx, k) })
 }
 
 // APIKeyByHash finds a key by the hash of its value.
@@ -246,7 +246,7 @@ func (db *DB) APIKeys(ctx context.Context, merchantID string) ([]jeton.APIKey, e
 
 // RotateAPIKey inserts next and limits the old key to oldExpiresAt.
 func (db *DB) RotateAPIKey(ctx context.Context, merchantID, oldID string, oldExpiresAt time.Time, next jeton.APIKey) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, "expireKey", micros(oldExpiresAt), micros(oldExpiresAt), merchantID, oldID)
 		if err != nil {
 			return err
@@ -263,7 +263,7 @@ func (db *DB) RotateAPIKey(ctx context.Context, merchantID, oldID string, oldExp
 
 // RevokeAPIKey ends a key at at.
 func (db *DB) RevokeAPIKey(ctx context.Context, merchantID, id string, at time.Time) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, "revokeKey", micros(at), merchantID, id)
 		if err != nil {
 			return err
@@ -289,7 +289,7 @@ func (db *DB) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
 	// Rows are locked in id order so that two instances flushing at once
 	// cannot deadlock on PostgreSQL.
 	ids := slices.Sorted(maps.Keys(used))
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, id := range ids {
 			t := used[id]
 			if _, err := db.exec(ctx, tx, "touchKey", micros(t), id, micros(t)); err != nil {
@@ -339,7 +339,7 @@ func (db *DB) Secrets(ctx context.Context, merchantID string, now time.Time) ([]
 
 // RotateSecret makes next the current secret.
 func (db *DB) RotateSecret(ctx context.Context, merchantID string, next jeton.Secret, prevRetiresAt, now time.Time) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := db.exec(ctx, tx, "retireOld", micros(now), merchantID, micros(now)); err != nil {
 			return err
 		}
@@ -465,7 +465,7 @@ func (db *DB) UpsertClients(ctx context.Context, cs []jeton.Client) error {
 		rest -= n
 	}
 	args := make([]any, 0, upsertChunk*6)
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, st := range plan {
 			n := upsertChunk
 			for n > len(cs) {
@@ -503,7 +503,7 @@ func (db *DB) Client(ctx context.Context, merchantID, steamID string) (jeton.Cli
 
 // RevokeTokens records a revocation (keeping the latest cut-off).
 func (db *DB) RevokeTokens(ctx context.Context, r jeton.TokenRevocation) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := db.exec(ctx, tx, "revokeTokens", r.MerchantID, string(r.Kind), r.Subject, r.RevokedBefore.Unix()); err != nil {
 			return err
 		}

@@ -146,7 +146,7 @@ func scanTrade(s scanner) (jeton.Trade, error) {
 func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, decide func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error)) (jeton.Trade, error) {
 	var out jeton.Trade
 	var due bool
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := db.d.lockKey(ctx, tx, "user:"+merchantID+":"+steamID); err != nil {
 			return err
 		}
@@ -238,7 +238,7 @@ func (db *DB) heldItems(ctx context.Context, q queryer, merchantID, steamID stri
 func (db *DB) UpdateTrade(ctx context.Context, id string, change func(jeton.Trade, jeton.Wallet) (*jeton.TradeChange, error)) (jeton.Trade, error) {
 	var out jeton.Trade
 	var due bool
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		t, err := scanTrade(tx.QueryRowContext(ctx, db.q["getTradeAny"]+db.d.forUpdate(), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return jeton.Errorf(jeton.KindNotFound, jeton.KeyTradeNotFound, "trade not found")
@@ -292,7 +292,8 @@ func (db *DB) UpdateTrade(ctx context.Context, id string, change func(jeton.Trad
 	return out, err
 }
 
-// writeChange writes the event, postings and callbacks of a change.
+// writeChange writes the event, postings, callbacks and attempts of a
+// change.
 func (db *DB) writeChange(ctx context.Context, tx *sql.Tx, ch *jeton.TradeChange, seq int) error {
 	t := ch.Trade
 	if ch.Event != "" {
@@ -310,7 +311,7 @@ func (db *DB) writeChange(ctx context.Context, tx *sql.Tx, ch *jeton.TradeChange
 			return err
 		}
 	}
-	return nil
+	return db.insertAttempts(ctx, tx, ch.Attempts)
 }
 
 // post writes one balanced posting and moves the wallet with it.
@@ -371,7 +372,7 @@ func (db *DB) wallet(ctx context.Context, tx *sql.Tx, merchantID string) (jeton.
 // OpenWallet creates the wallet, with its opening posting, once.
 func (db *DB) OpenWallet(ctx context.Context, merchantID string, opening *jeton.Posting) (jeton.Wallet, error) {
 	var w jeton.Wallet
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, "insWallet", merchantID, micros(time.Now()))
 		if err != nil {
 			return fmt.Errorf("open wallet: %w", err)

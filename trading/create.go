@@ -260,6 +260,11 @@ func (s *Service) Withdraw(ctx context.Context, r Request) (jeton.Trade, error) 
 	if err := s.openWallet(ctx, r.MerchantID); err != nil {
 		return jeton.Trade{}, err
 	}
+	// The first approval attempt is claimed with the trade itself, so the
+	// call goes out as soon as the trade is stored, with no write between.
+	t.ApprovalAttempts = 1
+	t.ApprovalLease = t.CreatedAt.Add(s.cfg.ApprovalTimeout + leaseMargin)
+	t.NextCheckAt = t.ApprovalLease
 	out, err := s.cfg.Store.CreateTrade(ctx, r.MerchantID, r.SteamID, func(_ jeton.UserHistory, w jeton.Wallet) (jeton.TradeChange, error) {
 		if w.Available < t.TotalPrice {
 			return jeton.TradeChange{}, &jeton.Error{Kind: jeton.KindInvalid, Key: jeton.KeyBalanceLow,
@@ -274,7 +279,14 @@ func (s *Service) Withdraw(ctx context.Context, r Request) (jeton.Trade, error) 
 	if err != nil {
 		return jeton.Trade{}, err
 	}
-	s.kick(out.ID)
+	// The request replies at once; the call outlives it. Should this
+	// process die first, the lease runs out and the engine makes the
+	// attempt again as attempt 2.
+	go func() {
+		if err := s.callApproval(context.WithoutCancel(ctx), m, out); err != nil {
+			s.cfg.Log.Warn("approval", "trade", out.ID, "err", err)
+		}
+	}()
 	return out, nil
 }
 

@@ -76,12 +76,18 @@ func (s *Service) approve(ctx context.Context, m jeton.Merchant, t jeton.Trade) 
 	if err != nil || !claimed {
 		return err
 	}
+	return s.callApproval(ctx, m, t)
+}
+
+// callApproval makes the approval attempt whose lease t holds and writes
+// what the verdict decides, with the attempt, in one transaction.
+func (s *Service) callApproval(ctx context.Context, m jeton.Merchant, t jeton.Trade) error {
 	attempt := t.ApprovalAttempts
-	verdict, err := s.cfg.Callbacks.Approve(ctx, t, attempt)
+	verdict, a, err := s.cfg.Callbacks.Approve(ctx, t, attempt)
 	if err != nil {
 		s.cfg.Log.Warn("approval call", "trade", t.ID, "err", err)
 	}
-	now = s.now()
+	now := s.now()
 	decide := func(t *jeton.Trade, w jeton.Wallet, balanceLow bool) (*jeton.TradeChange, error) {
 		if t.ApprovalAttempts != attempt {
 			return nil, nil
@@ -105,13 +111,25 @@ func (s *Service) approve(ctx context.Context, m jeton.Merchant, t jeton.Trade) 
 		t.NextCheckAt = now.Add(time.Duration(attempt) * time.Second)
 		return &jeton.TradeChange{Trade: *t}, nil
 	}
-	t, err = s.update(ctx, t.ID, jeton.StatusInitiated, func(t *jeton.Trade, w jeton.Wallet) (*jeton.TradeChange, error) {
-		return decide(t, w, false)
-	})
-	if jeton.ErrorKey(err) == jeton.KeyBalanceLow {
-		t, err = s.update(ctx, t.ID, jeton.StatusInitiated, func(t *jeton.Trade, w jeton.Wallet) (*jeton.TradeChange, error) {
-			return decide(t, w, true)
+	var written bool
+	write := func(balanceLow bool) (jeton.Trade, error) {
+		written = false
+		return s.update(ctx, t.ID, jeton.StatusInitiated, func(t *jeton.Trade, w jeton.Wallet) (*jeton.TradeChange, error) {
+			ch, err := decide(t, w, balanceLow)
+			if ch != nil && err == nil {
+				ch.Attempts, written = []jeton.CallbackAttempt{a}, true
+			}
+			return ch, err
 		})
+	}
+	t, err = write(false)
+	if jeton.ErrorKey(err) == jeton.KeyBalanceLow {
+		t, err = write(true)
+	}
+	if err != nil || !written {
+		// The trade moved on without this verdict (or could not be
+		// written): the attempt still goes in the log.
+		s.cfg.Callbacks.RecordAttempt(context.WithoutCancel(ctx), a)
 	}
 	if err == nil && t.Status == jeton.StatusPending {
 		s.kick(t.ID)

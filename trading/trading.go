@@ -33,7 +33,11 @@ type Store interface {
 
 // Callbacks sends approval calls.
 type Callbacks interface {
-	Approve(ctx context.Context, t jeton.Trade, attempt int) (callback.Verdict, error)
+	// Approve makes one approval call and returns the verdict with the
+	// attempt to record.
+	Approve(ctx context.Context, t jeton.Trade, attempt int) (callback.Verdict, jeton.CallbackAttempt, error)
+	// RecordAttempt stores an attempt that no trade change carried.
+	RecordAttempt(ctx context.Context, a jeton.CallbackAttempt)
 }
 
 // Merchants looks merchants up (cached by the credential service).

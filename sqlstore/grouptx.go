@@ -1,0 +1,152 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"runtime"
+)
+
+// Group commit of write transactions on SQLite. Its one writer
+// connection runs transactions one after another anyway, so transactions
+// queued at the same moment run in one SQLite transaction, each under its
+// own savepoint, and share one commit: the pages they all touch (table
+// and index tails) are written to the WAL once, not once each. Under the
+// withdrawal benchmark, commits were 28% of jeton's CPU before this.
+//
+// Each caller still returns only after the commit that holds its work,
+// with its own error: a body that fails is rolled back to its savepoint
+// alone, and a failed commit fails every body of the group. Bodies run
+// under their caller's values but not its cancellation: on SQLite an
+// interrupted write inside a transaction rolls the whole transaction
+// back, which would fail the other bodies of the group. A caller whose
+// ctx has ended before its body starts is skipped and told so.
+
+// maxGroup bounds the transactions that share one commit.
+const maxGroup = 64
+
+type txReq struct {
+	ctx  context.Context
+	fn   func(context.Context, *sql.Tx) error
+	done chan error
+}
+
+func (db *DB) startGroup() {
+	db.group = make(chan txReq, 1024)
+	db.groupDone = make(chan struct{})
+	go db.groupLoop()
+}
+
+func (db *DB) stopGroup() {
+	if db.group == nil {
+		return
+	}
+	db.groupMu.Lock()
+	if !db.groupClosed {
+		db.groupClosed = true
+		close(db.group)
+	}
+	db.groupMu.Unlock()
+	<-db.groupDone
+}
+
+// groupTx queues fn for the next group and waits for its outcome; ok is
+// false once the store is closing, and the caller runs fn alone.
+func (db *DB) groupTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) (err error, ok bool) {
+	r := txReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	db.groupMu.RLock()
+	if db.groupClosed {
+		db.groupMu.RUnlock()
+		return nil, false
+	}
+	select {
+	case db.group <- r:
+		db.groupMu.RUnlock()
+	case <-ctx.Done():
+		db.groupMu.RUnlock()
+		return ctx.Err(), true
+	}
+	// Once queued, the body runs or is skipped; wait for the verdict even
+	// if ctx ends, so the caller never misreports a commit.
+	return <-r.done, true
+}
+
+func (db *DB) groupLoop() {
+	defer close(db.groupDone)
+	reqs := make([]txReq, 0, maxGroup)
+	for first := range db.group {
+		reqs = append(reqs[:0], first)
+		// Let writers about to queue do so before the group is cut.
+		runtime.Gosched()
+	fill:
+		for len(reqs) < maxGroup {
+			select {
+			case r, ok := <-db.group:
+				if !ok {
+					break fill
+				}
+				reqs = append(reqs, r)
+			default:
+				break fill
+			}
+		}
+		db.runGroup(reqs)
+		clear(reqs)
+	}
+}
+
+func (db *DB) runGroup(reqs []txReq) {
+	if len(reqs) == 1 {
+		r := reqs[0]
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err
+			return
+		}
+		r.done <- db.plainTx(context.WithoutCancel(r.ctx), r.fn)
+		return
+	}
+	bg := context.Background()
+	tx, err := db.w.BeginTx(bg, nil)
+	if err != nil {
+		for _, r := range reqs {
+			r.done <- err
+		}
+		return
+	}
+	errs := make([]error, len(reqs))
+	var broken error
+	for i, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(bg, "SAVEPOINT g"); err != nil {
+			broken = err
+			break
+		}
+		if err := r.fn(context.WithoutCancel(r.ctx), tx); err != nil {
+			errs[i] = err
+			if _, e := tx.ExecContext(bg, "ROLLBACK TO g"); e != nil {
+				broken = e
+				break
+			}
+		}
+		if _, err := tx.ExecContext(bg, "RELEASE g"); err != nil {
+			broken = err
+			break
+		}
+	}
+	if broken != nil {
+		_ = tx.Rollback()
+		for _, r := range reqs {
+			r.done <- broken
+		}
+		return
+	}
+	cerr := tx.Commit()
+	for i, r := range reqs {
+		if errs[i] == nil {
+			errs[i] = cerr
+		}
+		r.done <- errs[i]
+	}
+}
