@@ -93,7 +93,9 @@ func New(store jeton.CallbackStore, merchants Merchants, client *http.Client, lo
 		StatusTimeout: StatusTimeout, ApprovalTimeout: ApprovalTimeout, PingTimeout: PingTimeout,
 		Workers: 200, Poll: 250 * time.Millisecond,
 		kick: make(chan struct{}, 1), freed: make(chan struct{}, 1)}
-	s.attempts = batch.New(256, store.RecordAttempts)
+	s.attempts = batch.New(256, func(ctx context.Context, rs []jeton.CallbackResult) error {
+		return store.RecordAttempts(jeton.Background(ctx), rs)
+	})
 	return s
 }
 

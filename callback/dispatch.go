@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jetonhq/jeton"
 )
 
 // claimBatch bounds the callbacks one claim takes.
@@ -38,6 +40,7 @@ const claimGap = 2 * time.Millisecond
 // claim (a quarter of them), when they free up. On return every attempt
 // it started has finished and been handed to the recorder.
 func (s *Service) Run(ctx context.Context) {
+	ctx = jeton.Background(ctx)
 	workers := max(s.Workers, 1)
 	low := max(workers/4, 1)
 	poll := s.Poll

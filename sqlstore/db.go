@@ -35,7 +35,13 @@ type DB struct {
 	multi sync.Map
 
 	// SQLite: the group committer (grouptx.go).
-	group       chan txReq
+	// SQLite: the connection and loop of WAL checkpoints.
+	ck             *sql.DB
+	ckStop, ckDone chan struct{}
+	ckOnce         sync.Once
+
+	group       chan txReq // work someone waits on
+	groupBg     chan txReq // jeton.Background work
 	groupDone   chan struct{}
 	groupMu     sync.RWMutex
 	groupClosed bool
@@ -64,8 +70,10 @@ func OpenSQLite(dir string) (*DB, error) {
 }
 
 func openSQLitePath(path string) (*DB, error) {
-	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
-	wc, err := newCacheConnector("file:" + path + "?" + pragmas + "&_txlock=immediate")
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
+	// The writer keeps a larger page cache (16 MB) than the readers, and
+	// leaves WAL checkpoints to checkpointLoop, off its path.
+	wc, err := newCacheConnector("file:" + path + "?" + pragmas + "&_txlock=immediate&_pragma=cache_size(-16000)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -102,9 +110,36 @@ func openSQLitePath(path string) (*DB, error) {
 	n := runtime.GOMAXPROCS(0) * 2
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
+	ck, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	ck.SetMaxOpenConns(1)
 	db := newDB(w, r, sqliteDialect{})
+	db.ck, db.ckStop, db.ckDone = ck, make(chan struct{}), make(chan struct{})
+	go db.checkpointLoop()
 	db.startGroup()
 	return db, nil
+}
+
+// checkpointLoop copies the WAL into the database file from a connection
+// of its own, several times a second. A passive checkpoint runs beside
+// the writer instead of inside one of its commits, where SQLite's
+// automatic checkpoint would stall every transaction queued behind it.
+func (db *DB) checkpointLoop() {
+	defer close(db.ckDone)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.ckStop:
+			return
+		case <-t.C:
+			_, _ = db.ck.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // OpenPostgres connects to the PostgreSQL database at url.
@@ -169,6 +204,13 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stopGroup()
+	db.ckOnce.Do(func() {
+		if db.ck != nil {
+			close(db.ckStop)
+			<-db.ckDone
+			db.ck.Close()
+		}
+	})
 	db.prepMu.Lock()
 	for _, st := range db.upserts {
 		st.Close()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"runtime"
+
+	"github.com/jetonhq/jeton"
 )
 
 // Group commit of write transactions on SQLite. Its one writer
@@ -21,8 +23,15 @@ import (
 // back, which would fail the other bodies of the group. A caller whose
 // ctx has ended before its body starts is skipped and told so.
 
-// maxGroup bounds the transactions that share one commit.
-const maxGroup = 64
+// maxGroup bounds the transactions that share one commit, and
+// maxBackground those of them marked jeton.Background: work someone waits
+// on (a request, an approval's decision) goes first, and a group stays
+// short, so it rarely waits long behind the engine's and the callback
+// workers' writes.
+const (
+	maxGroup      = 64
+	maxBackground = 16
+)
 
 type txReq struct {
 	ctx  context.Context
@@ -32,6 +41,7 @@ type txReq struct {
 
 func (db *DB) startGroup() {
 	db.group = make(chan txReq, 1024)
+	db.groupBg = make(chan txReq, 1024)
 	db.groupDone = make(chan struct{})
 	go db.groupLoop()
 }
@@ -44,6 +54,7 @@ func (db *DB) stopGroup() {
 	if !db.groupClosed {
 		db.groupClosed = true
 		close(db.group)
+		close(db.groupBg)
 	}
 	db.groupMu.Unlock()
 	<-db.groupDone
@@ -58,8 +69,12 @@ func (db *DB) groupTx(ctx context.Context, fn func(context.Context, *sql.Tx) err
 		db.groupMu.RUnlock()
 		return nil, false
 	}
+	lane := db.group
+	if jeton.IsBackground(ctx) {
+		lane = db.groupBg
+	}
 	select {
-	case db.group <- r:
+	case lane <- r:
 		db.groupMu.RUnlock()
 	case <-ctx.Done():
 		db.groupMu.RUnlock()
@@ -73,25 +88,47 @@ func (db *DB) groupTx(ctx context.Context, fn func(context.Context, *sql.Tx) err
 func (db *DB) groupLoop() {
 	defer close(db.groupDone)
 	reqs := make([]txReq, 0, maxGroup)
-	for first := range db.group {
-		reqs = append(reqs[:0], first)
+	fg, bg := db.group, db.groupBg
+	for fg != nil || bg != nil {
+		// Wait for the first of either lane.
+		select {
+		case r, ok := <-fg:
+			if !ok {
+				fg = nil
+				continue
+			}
+			reqs = append(reqs[:0], r)
+		case r, ok := <-bg:
+			if !ok {
+				bg = nil
+				continue
+			}
+			reqs = append(reqs[:0], r)
+		}
 		// Let writers about to queue do so before the group is cut.
 		runtime.Gosched()
-	fill:
-		for len(reqs) < maxGroup {
-			select {
-			case r, ok := <-db.group:
-				if !ok {
-					break fill
-				}
-				reqs = append(reqs, r)
-			default:
-				break fill
-			}
-		}
+		reqs, fg = drain(reqs, fg, maxGroup)
+		reqs, bg = drain(reqs, bg, min(maxGroup, len(reqs)+maxBackground))
 		db.runGroup(reqs)
 		clear(reqs)
 	}
+}
+
+// drain appends what lane holds now until reqs has n; a closed lane
+// comes back nil.
+func drain(reqs []txReq, lane chan txReq, n int) ([]txReq, chan txReq) {
+	for lane != nil && len(reqs) < n {
+		select {
+		case r, ok := <-lane:
+			if !ok {
+				return reqs, nil
+			}
+			reqs = append(reqs, r)
+		default:
+			return reqs, lane
+		}
+	}
+	return reqs, lane
 }
 
 func (db *DB) runGroup(reqs []txReq) {

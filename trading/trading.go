@@ -295,6 +295,7 @@ func (s *Service) Poke(id string) { s.kick(id) }
 
 // Run advances due trades until ctx ends.
 func (s *Service) Run(ctx context.Context) {
+	ctx = jeton.Background(ctx)
 	for i := 0; i < s.cfg.Workers; i++ {
 		go func() {
 			for {
