@@ -41,6 +41,14 @@ import (
 // other than what was sent is worse than refusing. Trailing data after the
 // value is an error.
 func Canonical(raw []byte) ([]byte, error) {
+	if out, ok := canonicalFast(raw); ok {
+		return out, nil
+	}
+	return canonicalGeneral(raw)
+}
+
+// canonicalGeneral decodes the whole value, then writes it sorted.
+func canonicalGeneral(raw []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber() // keep each number's exact text until we format it
 	var v any
