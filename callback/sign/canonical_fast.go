@@ -191,6 +191,33 @@ func (p *fastScanner) array(dst []byte) ([]byte, bool) {
 	}
 }
 
+// valueSpan returns a value's canonical form, as a slice of the input
+// when it is written as read (most scalars), so members need no copies.
+func (p *fastScanner) valueSpan() ([]byte, bool) {
+	start := p.i
+	if p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			_, q, ok := p.str()
+			return q, ok
+		case c == 't' || c == 'f' || c == 'n':
+			out, ok := p.value(nil)
+			if ok && p.i-start == len(out) {
+				return p.b[start:p.i], true
+			}
+			return out, ok
+		case c == '-' || c >= '0' && c <= '9':
+			var buf [32]byte
+			out, ok := p.number(buf[:0])
+			if ok && string(out) == string(p.b[start:p.i]) {
+				return p.b[start:p.i], true
+			}
+			return append([]byte(nil), out...), ok
+		}
+	}
+	return p.value(nil)
+}
+
 // member is one key of an object (decoded, and quoted for output), with
 // its value already canonical.
 type member struct {
@@ -204,7 +231,7 @@ func (p *fastScanner) object(dst []byte) ([]byte, bool) {
 		p.i++
 		return append(dst, '{', '}'), true
 	}
-	var members []member
+	members := make([]member, 0, 32)
 	for {
 		p.ws()
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
@@ -220,7 +247,7 @@ func (p *fastScanner) object(dst []byte) ([]byte, bool) {
 		}
 		p.i++
 		p.ws()
-		val, ok := p.value(nil)
+		val, ok := p.valueSpan()
 		if !ok {
 			return dst, false
 		}
