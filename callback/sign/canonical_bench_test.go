@@ -1,6 +1,7 @@
+package sign
+
 // Benchmarks of the two canonicalisation paths on a trade body as jeton
 // signs it: compare the two in one run (go test -bench Canonical).
-package sign
 
 import "testing"
 
