@@ -263,7 +263,10 @@ func (s *Service) deliver(ctx context.Context, c jeton.Callback) jeton.CallbackR
 	case c.Attempts >= c.MaxAttempts:
 		a.Outcome, res.State = "failed", jeton.CallbackFailed
 	default:
-		a.Outcome, res.State, res.NextAt = "failed", jeton.CallbackPending, s.now().Add(RetryAfter(c.Attempts))
+		// A redelivery raised MaxAttempts by a full budget: its retries
+		// follow the schedule from the start again.
+		n := c.Attempts - (c.MaxAttempts - MaxAttempts)
+		a.Outcome, res.State, res.NextAt = "failed", jeton.CallbackPending, s.now().Add(RetryAfter(n))
 	}
 	res.Attempt = a
 	return res

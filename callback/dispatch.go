@@ -23,9 +23,10 @@ func (s *Service) Kick() {
 }
 
 // lease is how long a claimed callback stays away from other workers: a
-// whole attempt and a margin. A crash mid-attempt delays that callback
-// by at most this.
-func (s *Service) lease() time.Duration { return s.StatusTimeout + 5*time.Second }
+// whole attempt, and a margin for the claim's and the record's queueing
+// on a busy store. A crash mid-attempt delays that callback by at most
+// this.
+func (s *Service) lease() time.Duration { return s.StatusTimeout + 15*time.Second }
 
 // claimGap is the least time between two claims that found the queue
 // drained. Kicks come with every commit; without the gap each would cost

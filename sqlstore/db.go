@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,6 +40,7 @@ type DB struct {
 	ck             *sql.DB
 	ckStop, ckDone chan struct{}
 	ckOnce         sync.Once
+	ckWarned       bool // only checkpointLoop reads and writes it
 
 	group       chan txReq // work someone waits on
 	groupBg     chan txReq // jeton.Background work
@@ -71,9 +73,12 @@ func OpenSQLite(dir string) (*DB, error) {
 
 func openSQLitePath(path string) (*DB, error) {
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
-	// The writer keeps a larger page cache (16 MB) than the readers, and
-	// leaves WAL checkpoints to checkpointLoop, off its path.
-	wc, err := newCacheConnector("file:" + path + "?" + pragmas + "&_txlock=immediate&_pragma=cache_size(-16000)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)")
+	// The writer keeps a larger page cache (16 MB) than the readers.
+	// checkpointLoop copies the WAL into the database from beside it; the
+	// writer's own automatic checkpoint stays as the backstop that lets
+	// the WAL restart from its beginning (SQLite only restarts it in a
+	// writer, once every frame is copied), and finds little left to copy.
+	wc, err := newCacheConnector("file:" + path + "?" + pragmas + "&_txlock=immediate&_pragma=cache_size(-16000)&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -126,8 +131,8 @@ func openSQLitePath(path string) (*DB, error) {
 
 // checkpointLoop copies the WAL into the database file from a connection
 // of its own, several times a second. A passive checkpoint runs beside
-// the writer instead of inside one of its commits, where SQLite's
-// automatic checkpoint would stall every transaction queued behind it.
+// the writer, so the automatic checkpoint inside the writer's commits
+// (which stalls every transaction queued behind it) has little to copy.
 func (db *DB) checkpointLoop() {
 	defer close(db.ckDone)
 	t := time.NewTicker(250 * time.Millisecond)
@@ -137,7 +142,10 @@ func (db *DB) checkpointLoop() {
 		case <-db.ckStop:
 			return
 		case <-t.C:
-			_, _ = db.ck.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			if _, err := db.ck.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil && !db.ckWarned {
+				db.ckWarned = true // once: the writer's own checkpoints still run
+				slog.Warn("sqlite: background checkpoint", "err", err)
+			}
 		}
 	}
 }

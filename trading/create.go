@@ -260,12 +260,14 @@ func (s *Service) Withdraw(ctx context.Context, r Request) (jeton.Trade, error) 
 	if err := s.openWallet(ctx, r.MerchantID); err != nil {
 		return jeton.Trade{}, err
 	}
-	// The first approval attempt is claimed with the trade itself, so the
-	// call goes out as soon as the trade is stored, with no write between.
-	t.ApprovalAttempts = 1
-	t.ApprovalLease = t.CreatedAt.Add(s.cfg.ApprovalTimeout + leaseMargin)
-	t.NextCheckAt = t.ApprovalLease
 	out, err := s.cfg.Store.CreateTrade(ctx, r.MerchantID, r.SteamID, func(_ jeton.UserHistory, w jeton.Wallet) (jeton.TradeChange, error) {
+		// The first approval attempt is claimed with the trade itself, so
+		// the call goes out as soon as the trade is stored, with no write
+		// between. Its lease starts now, at the write, not when the
+		// request began.
+		t.ApprovalAttempts = 1
+		t.ApprovalLease = s.now().Add(s.cfg.ApprovalTimeout + leaseMargin)
+		t.NextCheckAt = t.ApprovalLease
 		if w.Available < t.TotalPrice {
 			return jeton.TradeChange{}, &jeton.Error{Kind: jeton.KindInvalid, Key: jeton.KeyBalanceLow,
 				Message: "the merchant's balance cannot cover this withdrawal"}

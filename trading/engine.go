@@ -112,9 +112,10 @@ func (s *Service) callApproval(ctx context.Context, m jeton.Merchant, t jeton.Tr
 		return &jeton.TradeChange{Trade: *t}, nil
 	}
 	var written bool
+	id := t.ID // t is reassigned below, and is empty after a failed write
 	write := func(balanceLow bool) (jeton.Trade, error) {
 		written = false
-		return s.update(ctx, t.ID, jeton.StatusInitiated, func(t *jeton.Trade, w jeton.Wallet) (*jeton.TradeChange, error) {
+		return s.update(ctx, id, jeton.StatusInitiated, func(t *jeton.Trade, w jeton.Wallet) (*jeton.TradeChange, error) {
 			ch, err := decide(t, w, balanceLow)
 			if ch != nil && err == nil {
 				ch.Attempts, written = []jeton.CallbackAttempt{a}, true

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/jetonhq/jeton"
@@ -71,8 +72,10 @@ type app struct {
 	sandbox   *sandbox.Sandbox // nil outside sandbox mode
 	callbacks *callback.Service
 	engine    *trading.Service
-	// delivered is closed when the callback dispatcher has stopped.
+	// delivered is closed when the callback dispatcher has stopped;
+	// running says run started it.
 	delivered chan struct{}
+	running   atomic.Bool
 }
 
 type appConfig struct {
@@ -98,7 +101,7 @@ func newApp(ctx context.Context, db *sqlstore.DB, sealer jeton.Sealer, cfg appCo
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	a := &app{store: db, log: cfg.Log}
+	a := &app{store: db, log: cfg.Log, delivered: make(chan struct{})}
 	a.creds = credential.New(db, sealer, cfg.Now, cfg.Log)
 	if err := a.creds.Prime(ctx); err != nil {
 		return nil, fmt.Errorf("read credential events: %w", err)
@@ -173,7 +176,7 @@ func (c controls) AdvanceClock(ctx context.Context, d time.Duration) error {
 // ctx ends.
 func (a *app) run(ctx context.Context) {
 	go a.creds.Run(ctx, time.Second)
-	a.delivered = make(chan struct{})
+	a.running.Store(true)
 	go func() {
 		defer close(a.delivered)
 		a.callbacks.Run(ctx)
@@ -212,7 +215,7 @@ func (a *app) run(ctx context.Context) {
 
 // close drains pending writes, then closes the store.
 func (a *app) close() {
-	if a.delivered != nil {
+	if a.running.Load() {
 		// Attempts under way finish (each is bounded); one that outlasts
 		// this wait goes unrecorded and is made again after its lease.
 		select {

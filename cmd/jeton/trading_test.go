@@ -583,3 +583,71 @@ func TestDepositGuardsControlsAndRedelivery(t *testing.T) {
 		e.checkLedger(m)
 	})
 }
+
+// TestWithdrawApprovedBeyondBalance: two withdrawals that each fit the
+// balance, but not together, are both approved by the merchant. One
+// locks the funds; the other ends FAILED with MERCHANT_BALANCE_LOW after
+// its one approval call, and nothing of it is debited.
+func TestWithdrawApprovedBeyondBalance(t *testing.T) {
+	backends(t, func(t *testing.T, e0 *env) {
+		e := tradingEnv(t, e0.backend, 100*time.Millisecond)
+		m, s := e.tradingMerchant("shop")
+		tok := e.userToken(m, "76561198000000007", "abcdEF12")
+		l := e.firstListing(tok)
+		price := usdOf(l["offer"].(map[string]any)["price"])
+		room := price * 3 / 2 // one withdrawal fits, two do not
+		opening := jeton.Posting{ID: "open-tight-" + e0.backend, MerchantID: m.Merchant.ID, Type: jeton.PostOpening,
+			Memo: "test: room for one withdrawal", CreatedAt: time.Now(), Entries: []jeton.Entry{
+				{Account: jeton.AccountAvailable, Amount: room}, {Account: jeton.AccountFunding, Amount: -room}}}
+		if w, err := e.app.store.OpenWallet(context.Background(), m.Merchant.ID, &opening); err != nil || w.Available != room {
+			t.Fatalf("open wallet: %+v, %v", w, err)
+		}
+		// The first approval answers late, so the second withdrawal is
+		// created (it fits the balance then) before the first locks funds.
+		first := true
+		s.mu.Lock()
+		s.approve = func(map[string]any) (int, string) {
+			if first {
+				first = false
+				time.Sleep(500 * time.Millisecond)
+			}
+			return 200, "{}"
+		}
+		s.mu.Unlock()
+		var ids []string
+		for range 2 {
+			r := e.do("POST", "/client/trading/withdraw", map[string]string{"Authorization": tok}, withdrawBody(l))
+			if r.Status != 200 {
+				t.Fatalf("withdraw: %d %s", r.Status, r.Raw)
+			}
+			ids = append(ids, r.data()["id"].(string))
+		}
+		// Both verdicts come back at about the same time: whichever is
+		// written first locks the funds, the other finds them gone.
+		held, failed := 0, ""
+		for _, id := range ids {
+			d := e.waitTrade(m.APIKey, id, "HOLD", "FAILED")
+			switch {
+			case d["status"] == "HOLD":
+				held++
+			case d["error"] == jeton.FailBalanceLow:
+				failed = id
+			default:
+				t.Errorf("withdrawal %s failed with %v, want %s", id, d["error"], jeton.FailBalanceLow)
+			}
+		}
+		if held != 1 || failed == "" {
+			t.Fatalf("%d withdrawals in HOLD and failed %q, want one of each", held, failed)
+		}
+		s.mu.Lock()
+		calls := s.approvals[failed]
+		s.mu.Unlock()
+		if calls != 1 {
+			t.Errorf("the refused withdrawal had %d approval calls, want 1 (one verdict, then MERCHANT_BALANCE_LOW)", calls)
+		}
+		if bal := e.balance(m.APIKey); usdOf(bal["balance"]) != room-price || usdOf(bal["pendingBalance"]) != price {
+			t.Errorf("balance %v, want available %v and pending %v", bal, room-price, price)
+		}
+		e.checkLedger(m)
+	})
+}
