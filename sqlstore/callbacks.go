@@ -132,11 +132,13 @@ func (db *DB) CallbackAttempts(ctx context.Context, merchantID, deliveryID strin
 	return out, rows.Err()
 }
 
-// dueNow is the next_at of a callback due at once. Trades carry the
-// sandbox clock, which may run days ahead of the delivery workers' clock,
-// so a new callback is not due "at its creation time" but at the start
-// of time.
-const dueNow = 0
+// dueNow is the next_at of a callback due at once: the real clock's now,
+// the clock the delivery workers claim by (never the trade's time, which
+// is the sandbox clock and may run days ahead). New callbacks then queue
+// by time with retries that came due before them, instead of always
+// jumping ahead, which a sustained overload would turn into starved
+// retries.
+func dueNow() int64 { return time.Now().UnixMicro() }
 
 // insertCallback stores a status callback due at once.
 func (db *DB) insertCallback(ctx context.Context, tx *sql.Tx, c jeton.Callback) error {
@@ -144,7 +146,7 @@ func (db *DB) insertCallback(ctx context.Context, tx *sql.Tx, c jeton.Callback) 
 		return fmt.Errorf("callback %s: no attempt budget", c.DeliveryID)
 	}
 	if _, err := db.exec(ctx, tx, "insCallback", c.DeliveryID, c.MerchantID, c.TradeID, c.Kind, c.Event, string(c.Body),
-		micros(c.CreatedAt), jeton.CallbackPending, dueNow, c.MaxAttempts); err != nil {
+		micros(c.CreatedAt), jeton.CallbackPending, dueNow(), c.MaxAttempts); err != nil {
 		return fmt.Errorf("callback: %w", err)
 	}
 	return nil

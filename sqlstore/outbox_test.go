@@ -23,7 +23,10 @@ func TestCallbackOutbox(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			ctx := testCtx(t)
-			now := time.Now().UTC().Truncate(time.Microsecond)
+			// The claims below run at "now" and later; a callback is due
+			// from when it is stored (real time), so "now" is set a little
+			// ahead of every store in this test.
+			now := time.Now().UTC().Truncate(time.Microsecond).Add(2 * time.Second)
 			m := jeton.Merchant{ID: "m-outbox", PartnerID: "p", Name: "outbox", MaxTokenLifetime: time.Hour, CreatedAt: now}
 			if err := db.CreateMerchant(ctx, jeton.NewMerchant{Merchant: m,
 				Key:    jeton.APIKey{ID: "k-outbox", MerchantID: m.ID, Hash: []byte{4, 5, 6}, Prefix: "ap_", Scopes: []jeton.Scope{jeton.ScopeCoreAccess}, CreatedAt: now},
