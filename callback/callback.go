@@ -256,7 +256,7 @@ func (s *Service) deliver(ctx context.Context, c jeton.Callback) jeton.CallbackR
 		r = s.post(ctx, m.CallbackURL, c.DeliveryID, body, secrets, s.StatusTimeout)
 	}
 	a.StatusCode, a.Latency, a.Error = r.status, r.latency, errText(r)
-	res := jeton.CallbackResult{Attempt: a}
+	var res jeton.CallbackResult
 	switch {
 	case r.err == nil && r.status >= 200 && r.status < 300:
 		a.Outcome, res.State = "delivered", jeton.CallbackDelivered
@@ -272,12 +272,12 @@ func (s *Service) deliver(ctx context.Context, c jeton.Callback) jeton.CallbackR
 	return res
 }
 
-// record stores a status attempt with the next group of attempts. Until
-// it is stored the callback stays leased, so no one attempts it again
-// meanwhile.
+// record stores an attempt, and what it leaves its callback as, with the
+// next group of attempts. Until a status attempt is stored its callback
+// stays leased, so no one attempts it again meanwhile.
 func (s *Service) record(ctx context.Context, res jeton.CallbackResult) {
 	if err := s.attempts.Add(ctx, res); err != nil {
-		s.log.Warn("callback attempt not recorded", "delivery", res.Attempt.DeliveryID, "err", err)
+		s.log.Warn("callback attempt not recorded", "delivery", res.Attempt.DeliveryID, "kind", res.Attempt.Kind, "err", err)
 	}
 }
 
@@ -331,9 +331,7 @@ func (s *Service) Approve(ctx context.Context, t jeton.Trade, attempt int) (Verd
 
 // RecordAttempt stores an attempt no change carried, with the next group.
 func (s *Service) RecordAttempt(ctx context.Context, a jeton.CallbackAttempt) {
-	if err := s.attempts.Add(ctx, jeton.CallbackResult{Attempt: a}); err != nil {
-		s.log.Warn("attempt not recorded", "delivery", a.DeliveryID, "trade", a.TradeID, "err", err)
-	}
+	s.record(ctx, jeton.CallbackResult{Attempt: a})
 }
 
 // approvalCall signs and posts one approval call; an error means no call
@@ -392,8 +390,6 @@ func (s *Service) Ping(ctx context.Context, merchantID, url string) (jeton.Callb
 	if ok {
 		a.Outcome = "delivered"
 	}
-	if err := s.attempts.Add(ctx, jeton.CallbackResult{Attempt: a}); err != nil {
-		s.log.Warn("ping attempt not recorded", "err", err)
-	}
+	s.RecordAttempt(ctx, a)
 	return a, ok
 }

@@ -158,7 +158,7 @@ func (db *DB) insertCallback(ctx context.Context, tx *sql.Tx, c jeton.Callback) 
 func (db *DB) ClaimCallbacks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]jeton.Callback, error) {
 	var out []jeton.Callback
 	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, db.claimSQL(), micros(leaseUntil), micros(now), limit)
+		rows, err := tx.QueryContext(ctx, db.q["claimCallbacks"], micros(leaseUntil), micros(now), limit)
 		if err != nil {
 			return fmt.Errorf("claim callbacks: %w", err)
 		}
@@ -176,16 +176,6 @@ func (db *DB) ClaimCallbacks(ctx context.Context, now, leaseUntil time.Time, lim
 		return nil, err
 	}
 	return out, nil
-}
-
-func (db *DB) claimSQL() string {
-	if q, ok := db.multi.Load("claim"); ok {
-		return q.(string)
-	}
-	q := db.d.rebind(`UPDATE callbacks SET attempts = attempts + 1, next_at = ? WHERE delivery_id IN (SELECT delivery_id FROM callbacks WHERE next_at <= ? ORDER BY next_at LIMIT ?` +
-		db.d.skipLocked() + `) RETURNING ` + callbackCols)
-	db.multi.Store("claim", q)
-	return q
 }
 
 // multiRow returns a statement of head followed by n copies of row
@@ -209,10 +199,14 @@ func (db *DB) multiRow(name, head, row, sep, tail string, n int) string {
 	return q
 }
 
-// chunk is the largest power of two, at most 64, not above n: multi-row
-// statements come in few sizes, so each is prepared once.
-func chunk(n int) int {
-	c := 64
+// maxRows bounds the rows of one multi-row statement.
+const maxRows = 64
+
+// chunk is the largest power of two not above n or max (itself a power
+// of two): multi-row statements come in few sizes, so each is prepared
+// once.
+func chunk(n, max int) int {
+	c := max
 	for c > n {
 		c >>= 1
 	}
@@ -240,7 +234,7 @@ func (db *DB) RecordAttempts(ctx context.Context, rs []jeton.CallbackResult) err
 			return err
 		}
 		for rest := status; len(rest) > 0; {
-			n := chunk(len(rest))
+			n := chunk(len(rest), maxRows)
 			q := db.multiRow("setCallbacks", `UPDATE callbacks SET last_at = v.l, state = v.s, next_at = v.n FROM (`,
 				`SELECT CAST(? AS TEXT) AS id, CAST(? AS BIGINT) AS a, CAST(? AS BIGINT) AS l, CAST(? AS TEXT) AS s, CAST(? AS BIGINT) AS n`,
 				` UNION ALL `, `) AS v WHERE callbacks.delivery_id = v.id AND callbacks.attempts = v.a`, n)
@@ -264,7 +258,7 @@ func (db *DB) RecordAttempts(ctx context.Context, rs []jeton.CallbackResult) err
 // insertAttempts logs attempts in multi-row inserts.
 func (db *DB) insertAttempts(ctx context.Context, tx *sql.Tx, as []jeton.CallbackAttempt) error {
 	for rest := as; len(rest) > 0; {
-		n := chunk(len(rest))
+		n := chunk(len(rest), maxRows)
 		q := db.multiRow("insAttempts", `INSERT INTO callback_attempts (delivery_id, merchant_id, trade_id, kind, event, attempt, url, status_code, latency_us, outcome, error, at) VALUES `,
 			`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ", ", "", n)
 		args := make([]any, 0, 12*n)

@@ -35,13 +35,13 @@ type DB struct {
 	// multi holds multi-row statements by name and row count.
 	multi sync.Map
 
-	// SQLite: the group committer (grouptx.go).
 	// SQLite: the connection and loop of WAL checkpoints.
 	ck             *sql.DB
 	ckStop, ckDone chan struct{}
 	ckOnce         sync.Once
 	ckWarned       bool // only checkpointLoop reads and writes it
 
+	// SQLite: the group committer (grouptx.go).
 	group       chan txReq // work someone waits on
 	groupBg     chan txReq // jeton.Background work
 	groupDone   chan struct{}
@@ -195,6 +195,9 @@ func newDB(w, r *sql.DB, d dialect) *DB {
 	for k, v := range queries {
 		db.q[k] = d.rebind(v)
 	}
+	// Claims skip rows another instance is claiming (PostgreSQL).
+	db.q["claimCallbacks"] = d.rebind(`UPDATE callbacks SET attempts = attempts + 1, next_at = ? WHERE delivery_id IN (SELECT delivery_id FROM callbacks WHERE next_at <= ? ORDER BY next_at LIMIT ?` +
+		d.skipLocked() + `) RETURNING ` + callbackCols)
 	return db
 }
 

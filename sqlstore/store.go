@@ -384,17 +384,10 @@ func (db *DB) Provider(ctx context.Context, merchantID, id string) (jeton.Provid
 // upsertChunk is how many clients one multi-row upsert statement writes.
 const upsertChunk = 32
 
-func upsertSQL(rows int) string {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO clients (merchant_id, steam_id, trade_url, client_id, client_data, updated_at) VALUES `)
-	for i := 0; i < rows; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?)")
-	}
-	b.WriteString(` ON CONFLICT (merchant_id, steam_id) DO UPDATE SET trade_url = excluded.trade_url, client_id = excluded.client_id, client_data = excluded.client_data, updated_at = excluded.updated_at`)
-	return b.String()
+// upsertSQL is the upsert of n client rows.
+func (db *DB) upsertSQL(n int) string {
+	return db.multiRow("upsertClients", `INSERT INTO clients (merchant_id, steam_id, trade_url, client_id, client_data, updated_at) VALUES `,
+		`(?, ?, ?, ?, ?, ?)`, ",", ` ON CONFLICT (merchant_id, steam_id) DO UPDATE SET trade_url = excluded.trade_url, client_id = excluded.client_id, client_data = excluded.client_data, updated_at = excluded.updated_at`, n)
 }
 
 // upsertStmt returns the prepared upsert of n rows (n a power of two up
@@ -406,7 +399,7 @@ func (db *DB) upsertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 	if st := db.upserts[n]; st != nil {
 		return st, nil
 	}
-	st, err := db.w.PrepareContext(ctx, db.d.rebind(upsertSQL(n)))
+	st, err := db.w.PrepareContext(ctx, db.upsertSQL(n))
 	if err != nil {
 		return nil, err
 	}
@@ -453,10 +446,7 @@ func (db *DB) UpsertClients(ctx context.Context, cs []jeton.Client) error {
 	// the only writer connection, which preparing would wait for.
 	var plan []*sql.Stmt
 	for rest := len(cs); rest > 0; {
-		n := upsertChunk
-		for n > rest {
-			n /= 2
-		}
+		n := chunk(rest, upsertChunk)
 		st, err := db.upsertStmt(ctx, n)
 		if err != nil {
 			return fmt.Errorf("prepare upsert: %w", err)
@@ -467,10 +457,7 @@ func (db *DB) UpsertClients(ctx context.Context, cs []jeton.Client) error {
 	args := make([]any, 0, upsertChunk*6)
 	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, st := range plan {
-			n := upsertChunk
-			for n > len(cs) {
-				n /= 2
-			}
+			n := chunk(len(cs), upsertChunk)
 			args = args[:0]
 			for _, c := range cs[:n] {
 				data := string(c.ClientData)

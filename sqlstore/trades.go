@@ -311,21 +311,10 @@ func (db *DB) writeChange(ctx context.Context, tx *sql.Tx, ch *jeton.TradeChange
 			return err
 		}
 	}
-	if err := db.insertAttempts(ctx, tx, ch.Attempts); err != nil {
-		return err
-	}
-	// The wallet is one row per merchant that every posting of the
-	// merchant updates: on PostgreSQL its row lock serialises them until
-	// commit, so it is taken last.
-	for _, p := range ch.Postings {
-		if err := db.moveWallet(ctx, tx, p); err != nil {
-			return err
-		}
-	}
-	return nil
+	return db.insertAttempts(ctx, tx, ch.Attempts)
 }
 
-// post writes one balanced posting; moveWallet then moves the wallet.
+// post writes one balanced posting and moves the wallet with it.
 func (db *DB) post(ctx context.Context, tx *sql.Tx, p jeton.Posting) error {
 	if !p.Balanced() {
 		return fmt.Errorf("posting %s does not balance", p.ID)
@@ -333,18 +322,12 @@ func (db *DB) post(ctx context.Context, tx *sql.Tx, p jeton.Posting) error {
 	if _, err := db.exec(ctx, tx, "insPosting", p.ID, p.MerchantID, p.TradeID, p.Type, p.Memo, int64(p.Amount()), micros(p.CreatedAt)); err != nil {
 		return fmt.Errorf("posting: %w", err)
 	}
+	var w jeton.Wallet
 	for _, e := range p.Entries {
 		if _, err := db.exec(ctx, tx, "insEntry", p.ID, e.Account, p.MerchantID, int64(e.Amount)); err != nil {
 			return fmt.Errorf("ledger entry: %w", err)
 		}
 	}
-	return nil
-}
-
-// moveWallet applies a posting to its merchant's wallet; a guarded one
-// fails with BALANCE_LOW rather than take the available balance below 0.
-func (db *DB) moveWallet(ctx context.Context, tx *sql.Tx, p jeton.Posting) error {
-	var w jeton.Wallet
 	w.Apply(p)
 	if w.Available == 0 && w.Pending == 0 && w.Escrow == 0 {
 		return nil
@@ -396,9 +379,6 @@ func (db *DB) OpenWallet(ctx context.Context, merchantID string, opening *jeton.
 		}
 		if n, _ := res.RowsAffected(); n == 1 && opening != nil {
 			if err := db.post(ctx, tx, *opening); err != nil {
-				return err
-			}
-			if err := db.moveWallet(ctx, tx, *opening); err != nil {
 				return err
 			}
 		}

@@ -449,16 +449,11 @@ func runCallbacks(ctx context.Context, cfg cbConfig, backend, work string, pg *p
 	if err := rp.reset(); err != nil {
 		return nil, err
 	}
-	stop := startProfile(cfg, "callbacks-stream-"+backend, res)
-	a = takeSnap(rp.pid)
-	first, lastEnq, err := e.enqueue(ctx, cfg.warmup, cfg.n, cfg.producers)
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	st, err = rp.waitCount(int64(cfg.n), time.Now().Add(waitTime(cfg.n)))
-	b = takeSnap(rp.pid)
-	stop()
+	var first, lastEnq time.Time
+	st, res.streamCPU, err = measured(cfg, "callbacks-stream-"+backend, res, rp, func() (err error) {
+		first, lastEnq, err = e.enqueue(ctx, cfg.warmup, cfg.n, cfg.producers)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +461,6 @@ func runCallbacks(ctx context.Context, cfg cbConfig, backend, work string, pg *p
 	res.streamWall = unixNano(st.Last).Sub(first)
 	res.streamRate = float64(cfg.n) / res.streamWall.Seconds()
 	res.streamEnq = float64(cfg.n) / lastEnq.Sub(first).Seconds()
-	res.streamCPU = between(a, b)
 	res.dups, res.distinct, res.streamConns = st.Dups, st.Distinct, st.Conns
 	c, done, err := e.waitDurable(ctx, total, time.Now().Add(waitTime(cfg.n)))
 	if err != nil {
@@ -487,20 +481,17 @@ func runCallbacks(ctx context.Context, cfg cbConfig, backend, work string, pg *p
 	if err := rp.reset(); err != nil {
 		return nil, err
 	}
-	stop = startProfile(cfg, "callbacks-backlog-"+backend, res)
-	a = takeSnap(rp.pid)
-	t0 = time.Now()
-	e.startWorkers()
-	st, err = rp.waitCount(int64(cfg.n), time.Now().Add(waitTime(cfg.n)))
-	b = takeSnap(rp.pid)
-	stop()
+	st, res.backlogCPU, err = measured(cfg, "callbacks-backlog-"+backend, res, rp, func() error {
+		t0 = time.Now()
+		e.startWorkers()
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	total += int64(cfg.n)
 	res.backlogWall = unixNano(st.Last).Sub(t0)
 	res.backlogRate = float64(cfg.n) / res.backlogWall.Seconds()
-	res.backlogCPU = between(a, b)
 	res.dups += st.Dups
 	res.backlogConns = st.Conns
 	c, _, err = e.waitDurable(ctx, total, time.Now().Add(waitTime(cfg.n)))
@@ -514,6 +505,19 @@ func runCallbacks(ctx context.Context, cfg cbConfig, backend, work string, pg *p
 		res.warnings = bytes.Count(b, []byte("\n"))
 	}
 	return res, nil
+}
+
+// measured runs start between two CPU snapshots, under a profile when
+// asked for, and waits until the receiver has counted cfg.n callbacks.
+func measured(cfg cbConfig, name string, res *cbResult, rp *recvProc, start func() error) (recvStats, cpuUse, error) {
+	stop := startProfile(cfg, name, res)
+	defer stop()
+	a := takeSnap(rp.pid)
+	if err := start(); err != nil {
+		return recvStats{}, cpuUse{}, err
+	}
+	st, err := rp.waitCount(int64(cfg.n), time.Now().Add(waitTime(cfg.n)))
+	return st, between(a, takeSnap(rp.pid)), err
 }
 
 // startProfile starts a CPU profile of this process when asked to.

@@ -166,8 +166,26 @@ func run() int {
 	if pgAdmin != "" && contains(backends, "postgres") {
 		rep.pgVersion = pgVersion(ctx, pgAdmin)
 	}
-	newPG := func(kind string) (*pgDatabase, error) {
-		return createPG(ctx, pgAdmin, fmt.Sprintf("jeton_bench_%s_%s_%d", kind, strings.ReplaceAll(stamp, "-", "_"), os.Getpid()))
+	// onBackend runs one benchmark on backend b: on PostgreSQL in a fresh
+	// database named after kind, dropped afterwards. On failure it shows
+	// the end of logPath.
+	onBackend := func(b, kind, logPath string, run func(pg *pgDatabase) error) error {
+		var pg *pgDatabase
+		if b == "postgres" {
+			var err error
+			pg, err = createPG(ctx, pgAdmin, fmt.Sprintf("jeton_bench_%s_%s_%d", kind, strings.ReplaceAll(stamp, "-", "_"), os.Getpid()))
+			if err != nil {
+				return err
+			}
+		}
+		err := run(pg)
+		if derr := pg.drop(); derr != nil {
+			say("drop database: %v", derr)
+		}
+		if err != nil {
+			printTail(logPath, say)
+		}
+		return err
 	}
 
 	if want["callbacks"] {
@@ -182,22 +200,16 @@ func run() int {
 		cfg := cbConfig{n: *n, warmup: *warmup, producers: *producers, concurrency: callbackWorkers, profileDir: *profileDir, stamp: stamp}
 		rep.cb = cfg
 		for _, b := range backends {
-			var pg *pgDatabase
-			if b == "postgres" {
-				if pg, err = newPG("cb"); err != nil {
-					return fail(err)
+			err := onBackend(b, "cb", filepath.Join(work, "callbacks-"+b+".log"), func(pg *pgDatabase) error {
+				r, err := runCallbacks(ctx, cfg, b, work, pg, rp, say)
+				if err == nil {
+					rep.callbacks = append(rep.callbacks, r)
 				}
-			}
-			r, err := runCallbacks(ctx, cfg, b, work, pg, rp, say)
-			if derr := pg.drop(); derr != nil {
-				say("drop database: %v", derr)
-			}
+				return err
+			})
 			if err != nil {
-				printTail(filepath.Join(work, "callbacks-"+b+".log"), say)
 				return fail(err)
 			}
-			rep.callbacks = append(rep.callbacks, r)
-
 		}
 		rclose.Close()
 		rerr.Close()
@@ -220,21 +232,16 @@ func run() int {
 		for _, rate := range rateList {
 			cfg.rate = rate
 			for _, b := range backends {
-				var pg *pgDatabase
-				if b == "postgres" {
-					if pg, err = newPG("wd"); err != nil {
-						return fail(err)
+				err := onBackend(b, "wd", filepath.Join(work, "jeton-wd-"+b+".err"), func(pg *pgDatabase) error {
+					r, err := runWithdrawals(ctx, cfg, b, work, pg, &p, say)
+					if err == nil {
+						rep.withdrawals = append(rep.withdrawals, r)
 					}
-				}
-				r, err := runWithdrawals(ctx, cfg, b, work, pg, &p, say)
-				if derr := pg.drop(); derr != nil {
-					say("drop database: %v", derr)
-				}
+					return err
+				})
 				if err != nil {
-					printTail(filepath.Join(work, "jeton-wd-"+b+".err"), say)
 					return fail(err)
 				}
-				rep.withdrawals = append(rep.withdrawals, r)
 			}
 		}
 	}
