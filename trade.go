@@ -449,12 +449,17 @@ type TradeEvent struct {
 type TradeStore interface {
 	// CreateTrade stores a new trade with its first event, postings and
 	// callbacks. The open exposure check is done by decide, inside the same
-	// transaction, given the user's history and the wallet.
-	CreateTrade(ctx context.Context, merchantID, steamID string, decide func(h UserHistory, w Wallet) (TradeChange, error)) (Trade, error)
-	// UpdateTrade reads the trade and its merchant's wallet under lock,
-	// lets change decide, and writes the result; change returning a nil
-	// *TradeChange leaves everything as it was.
-	UpdateTrade(ctx context.Context, id string, change func(t Trade, w Wallet) (*TradeChange, error)) (Trade, error)
+	// transaction, given the wallet and, when history is set, the user's
+	// history (deposits need it; without it decide gets a zero history and
+	// the write skips reading it).
+	CreateTrade(ctx context.Context, merchantID, steamID string, history bool, decide func(h UserHistory, w Wallet) (TradeChange, error)) (Trade, error)
+	// UpdateTrade lets change decide from read (the trade as the caller
+	// last read it; with only its ID set, the store reads it) and writes
+	// the result only if the trade has not changed since; otherwise it
+	// reads and decides again, so change may run more than once. change
+	// returning a nil *TradeChange leaves everything as it was. Guarded
+	// postings are checked against the wallet in the write.
+	UpdateTrade(ctx context.Context, read Trade, change func(t Trade) (*TradeChange, error)) (Trade, error)
 	Trade(ctx context.Context, merchantID, id string) (Trade, error)
 	// TradeByRef finds a trade by id or externalId.
 	TradeByRef(ctx context.Context, merchantID, ref string) (Trade, error)

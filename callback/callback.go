@@ -6,8 +6,6 @@ package callback
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/callback/sign"
 	"github.com/jetonhq/jeton/internal/batch"
+	"github.com/jetonhq/jeton/internal/ids"
 )
 
 // Schedule is the wait before each retry of a status callback: fast at
@@ -102,15 +101,9 @@ func New(store jeton.CallbackStore, merchants Merchants, client *http.Client, lo
 // Close flushes recorded attempts.
 func (s *Service) Close() { s.attempts.Close() }
 
-// NewDeliveryID returns a fresh delivery id.
-func NewDeliveryID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+// NewDeliveryID returns a fresh delivery id: a version-7 UUID, so the
+// outbox grows at one end.
+func NewDeliveryID() string { return ids.UUID() }
 
 // Status builds the stored callback of a trade's new status: due at
 // once, with its delivery id for every retry and the trade frozen as it

@@ -80,7 +80,7 @@ func (f *fixture) store(t *testing.T, from, n int) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.db.CreateTrade(context.Background(), f.m, tr.ClientSteamID, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {
+		if _, err := f.db.CreateTrade(context.Background(), f.m, tr.ClientSteamID, false, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {
 			return jeton.TradeChange{Trade: tr, Event: tr.Status, Callbacks: []jeton.Callback{c}}, nil
 		}); err != nil {
 			t.Fatal(err)

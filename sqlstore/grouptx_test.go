@@ -38,7 +38,7 @@ func TestGroupCommitIsolation(t *testing.T) {
 		}
 		c := jeton.Callback{DeliveryID: "cb-" + tr.ID, MerchantID: m.ID, TradeID: tr.ID, Kind: jeton.CallbackStatus,
 			Event: "INITIATED", Body: []byte(`{}`), CreatedAt: now, State: jeton.CallbackPending, MaxAttempts: 15}
-		_, err := db.CreateTrade(ctx, m.ID, tr.ClientSteamID, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {
+		_, err := db.CreateTrade(ctx, m.ID, tr.ClientSteamID, true, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {
 			if fail {
 				return jeton.TradeChange{}, refused
 			}

@@ -48,7 +48,7 @@ func TestCallbackOutbox(t *testing.T) {
 					Status: jeton.StatusInitiated, Game: "730", ClientSteamID: fmt.Sprint(76561198000000000 + i), CreatedAt: future, UpdatedAt: future}
 				c := jeton.Callback{DeliveryID: fmt.Sprintf("d-%03d", i), MerchantID: m.ID, TradeID: tr.ID, Kind: jeton.CallbackStatus,
 					Event: "INITIATED", Body: []byte(`{"id":"` + tr.ID + `"}`), CreatedAt: future, State: jeton.CallbackPending, MaxAttempts: 3}
-				if _, err := db.CreateTrade(ctx, m.ID, tr.ClientSteamID, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {
+				if _, err := db.CreateTrade(ctx, m.ID, tr.ClientSteamID, true, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {
 					return jeton.TradeChange{Trade: tr, Event: tr.Status, Callbacks: []jeton.Callback{c}}, nil
 				}); err != nil {
 					t.Fatal(err)

@@ -143,24 +143,19 @@ func scanTrade(s scanner) (jeton.Trade, error) {
 }
 
 // CreateTrade stores a new trade decided under the user's lock.
-func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, decide func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error)) (jeton.Trade, error) {
+func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, history bool, decide func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error)) (jeton.Trade, error) {
 	var out jeton.Trade
 	var due bool
 	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := db.d.lockKey(ctx, tx, "user:"+merchantID+":"+steamID); err != nil {
-			return err
-		}
 		var h jeton.UserHistory
-		var settled, exposure, first int64
-		if err := tx.QueryRowContext(ctx, db.q["userHistory"], merchantID, steamID).Scan(&settled, &h.SettledCount, &h.Reversals, &first, &exposure); err != nil {
-			return fmt.Errorf("user history: %w", err)
-		}
-		h.SettledDeposits, h.Exposure = jeton.USD(settled), jeton.USD(exposure)
-		if first > 0 {
-			h.FirstSeen = fromMicros(first)
-		}
-		if err := db.heldItems(ctx, tx, merchantID, steamID, &h); err != nil {
-			return err
+		if history {
+			if err := db.d.lockKey(ctx, tx, "user:"+merchantID+":"+steamID); err != nil {
+				return err
+			}
+			var err error
+			if h, err = db.userHistory(ctx, tx, merchantID, steamID); err != nil {
+				return err
+			}
 		}
 		w, err := db.wallet(ctx, tx, merchantID)
 		if err != nil {
@@ -203,6 +198,7 @@ func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, decid
 // queryer is a transaction or a pool.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // heldItems fills h's ActiveDeposits and Held from the user's deposits.
@@ -234,10 +230,51 @@ func (db *DB) heldItems(ctx context.Context, q queryer, merchantID, steamID stri
 	return rows.Err()
 }
 
-// UpdateTrade reads the trade under lock and writes what change decides.
-func (db *DB) UpdateTrade(ctx context.Context, id string, change func(jeton.Trade, jeton.Wallet) (*jeton.TradeChange, error)) (jeton.Trade, error) {
-	var out jeton.Trade
-	var due bool
+// errStale says the trade changed between the read and the write.
+var errStale = errors.New("trade changed since it was read")
+
+// optimisticTries is how often UpdateTrade decides outside the write
+// transaction (from the caller's copy, then from a fresh read) before it
+// reads under lock instead.
+const optimisticTries = 2
+
+// UpdateTrade writes what change decides about the trade as it is now,
+// starting from read, the trade as the caller last read it (only its ID
+// is needed).
+//
+// The read and the decision happen outside the write transaction (on
+// SQLite on a reader connection, beside the one writer, which then only
+// writes), and the write applies only if the trade is still at the
+// version read. A trade changed meanwhile is read and decided again; the
+// last try reads it inside the transaction, under lock, so an update
+// always ends. change may therefore run more than once and must not
+// carry state from one run to the next.
+func (db *DB) UpdateTrade(ctx context.Context, read jeton.Trade, change func(jeton.Trade) (*jeton.TradeChange, error)) (jeton.Trade, error) {
+	id := read.ID
+	for try := range optimisticTries {
+		t := read
+		if try > 0 || t.Version == 0 {
+			var err error
+			if t, err = db.TradeAny(ctx, id); err != nil {
+				return t, err
+			}
+		}
+		ch, err := change(t)
+		if err != nil || ch == nil {
+			return t, err
+		}
+		w, err := newTradeWrite(t.Version, ch)
+		if err != nil {
+			return jeton.Trade{}, err
+		}
+		err = db.inTx(ctx, w.run(db))
+		if errors.Is(err, errStale) {
+			continue
+		}
+		return db.written(w, err)
+	}
+	var w *tradeWrite
+	var unchanged jeton.Trade
 	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		t, err := scanTrade(tx.QueryRowContext(ctx, db.q["getTradeAny"]+db.d.forUpdate(), id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -246,54 +283,75 @@ func (db *DB) UpdateTrade(ctx context.Context, id string, change func(jeton.Trad
 		if err != nil {
 			return err
 		}
-		w, err := db.wallet(ctx, tx, t.MerchantID)
-		if err != nil {
+		w, unchanged = nil, t
+		ch, err := change(t)
+		if err != nil || ch == nil {
 			return err
 		}
-		ch, err := change(t, w)
-		if err != nil {
+		if w, err = newTradeWrite(t.Version, ch); err != nil {
 			return err
 		}
-		if ch == nil {
-			out = t
-			return nil
-		}
-		n := ch.Trade
-		items, collM, collP, err := tradeArgs(&n)
-		if err != nil {
-			return err
-		}
-		res, err := db.exec(ctx, tx, "updTrade", string(n.Status), items, int64(n.TotalPrice), nullUSD(n.PreCredit), nullUSD(n.PendingCredit),
-			nullBool(n.IsInstant), collM, collP, nullStr(n.OfferID), nullMicros(n.HoldEndDate), nullStr(n.RevertedBy), nullStr(n.Error),
-			micros(n.UpdatedAt), nullTime(n.NextCheckAt), int64(n.ApprovalAttempts), nullTime(n.ApprovalLease), n.ID, t.Version)
+		return w.run(db)(ctx, tx)
+	})
+	if w == nil {
+		return unchanged, err
+	}
+	return db.written(w, err)
+}
+
+// tradeWrite is one trade change ready to write, its arguments built
+// before the write transaction.
+type tradeWrite struct {
+	ch   *jeton.TradeChange
+	from int
+	args []any
+}
+
+func newTradeWrite(from int, ch *jeton.TradeChange) (*tradeWrite, error) {
+	n := &ch.Trade
+	items, collM, collP, err := tradeArgs(n)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{string(n.Status), items, int64(n.TotalPrice), nullUSD(n.PreCredit), nullUSD(n.PendingCredit),
+		nullBool(n.IsInstant), collM, collP, nullStr(n.OfferID), nullMicros(n.HoldEndDate), nullStr(n.RevertedBy), nullStr(n.Error),
+		micros(n.UpdatedAt), nullTime(n.NextCheckAt), int64(n.ApprovalAttempts), nullTime(n.ApprovalLease), n.ID, from}
+	n.Version = from + 1
+	return &tradeWrite{ch: ch, from: from, args: args}, nil
+}
+
+// run writes the change if the trade is still at the version it was
+// decided from. The event's seq is the trade's new version: versions only
+// grow, and a trade has at most one event per version, so seqs stay
+// unique and in order without reading the last one.
+func (w *tradeWrite) run(db *DB) func(context.Context, *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, "updTrade", w.args...)
 		if err != nil {
 			return fmt.Errorf("update trade: %w", err)
 		}
 		if k, _ := res.RowsAffected(); k != 1 {
-			return jeton.Errorf(jeton.KindConflict, jeton.KeyConflict, "trade %s changed concurrently", n.ID)
+			return errStale
 		}
-		n.Version = t.Version + 1
-		ch.Trade = n
-		seq := 0
-		if ch.Event != "" {
-			if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COALESCE(MAX(seq), 0) + 1 FROM trade_events WHERE trade_id = ?`), n.ID).Scan(&seq); err != nil {
-				return err
-			}
-		}
-		if err := db.writeChange(ctx, tx, ch, seq); err != nil {
-			return err
-		}
-		out, due = n, len(ch.Callbacks) > 0
-		return nil
-	})
-	if err == nil && due {
-		db.callbacksDue()
+		return db.writeChange(ctx, tx, w.ch, int(w.ch.Trade.Version))
 	}
-	return out, err
 }
 
-// writeChange writes the event, postings, callbacks and attempts of a
-// change.
+// written is the outcome of a tradeWrite, waking the dispatcher when it
+// stored callbacks.
+func (db *DB) written(w *tradeWrite, err error) (jeton.Trade, error) {
+	if err != nil {
+		if errors.Is(err, errStale) {
+			err = jeton.Errorf(jeton.KindConflict, jeton.KeyConflict, "trade %s changed concurrently", w.ch.Trade.ID)
+		}
+		return jeton.Trade{}, err
+	}
+	if len(w.ch.Callbacks) > 0 {
+		db.callbacksDue()
+	}
+	return w.ch.Trade, nil
+}
+
 func (db *DB) writeChange(ctx context.Context, tx *sql.Tx, ch *jeton.TradeChange, seq int) error {
 	t := ch.Trade
 	if ch.Event != "" {
@@ -611,16 +669,20 @@ func (db *DB) TradeAny(ctx context.Context, id string) (jeton.Trade, error) {
 
 // UserHistory returns what the risk model reads about one user now.
 func (db *DB) UserHistory(ctx context.Context, merchantID, steamID string) (jeton.UserHistory, error) {
+	return db.userHistory(ctx, db.r, merchantID, steamID)
+}
+
+func (db *DB) userHistory(ctx context.Context, q queryer, merchantID, steamID string) (jeton.UserHistory, error) {
 	var h jeton.UserHistory
 	var settled, exposure, first int64
-	if err := db.r.QueryRowContext(ctx, db.q["userHistory"], merchantID, steamID).Scan(&settled, &h.SettledCount, &h.Reversals, &first, &exposure); err != nil {
+	if err := q.QueryRowContext(ctx, db.q["userHistory"], merchantID, steamID).Scan(&settled, &h.SettledCount, &h.Reversals, &first, &exposure); err != nil {
 		return h, fmt.Errorf("user history: %w", err)
 	}
 	h.SettledDeposits, h.Exposure = jeton.USD(settled), jeton.USD(exposure)
 	if first > 0 {
 		h.FirstSeen = fromMicros(first)
 	}
-	if err := db.heldItems(ctx, db.r, merchantID, steamID, &h); err != nil {
+	if err := db.heldItems(ctx, q, merchantID, steamID, &h); err != nil {
 		return h, err
 	}
 	return h, nil

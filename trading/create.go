@@ -161,7 +161,7 @@ func (s *Service) Deposit(ctx context.Context, r Request) (jeton.Trade, error) {
 	if err := s.openWallet(ctx, r.MerchantID); err != nil {
 		return jeton.Trade{}, err
 	}
-	out, err := s.cfg.Store.CreateTrade(ctx, r.MerchantID, r.SteamID, func(h jeton.UserHistory, _ jeton.Wallet) (jeton.TradeChange, error) {
+	out, err := s.cfg.Store.CreateTrade(ctx, r.MerchantID, r.SteamID, true, func(h jeton.UserHistory, _ jeton.Wallet) (jeton.TradeChange, error) {
 		for i, it := range t.Items {
 			if h.Held[it.ID] {
 				return jeton.TradeChange{}, &jeton.Error{Kind: jeton.KindInvalid, Key: jeton.KeyItemsUnavailable,
@@ -260,7 +260,7 @@ func (s *Service) Withdraw(ctx context.Context, r Request) (jeton.Trade, error) 
 	if err := s.openWallet(ctx, r.MerchantID); err != nil {
 		return jeton.Trade{}, err
 	}
-	out, err := s.cfg.Store.CreateTrade(ctx, r.MerchantID, r.SteamID, func(_ jeton.UserHistory, w jeton.Wallet) (jeton.TradeChange, error) {
+	out, err := s.cfg.Store.CreateTrade(ctx, r.MerchantID, r.SteamID, false, func(_ jeton.UserHistory, w jeton.Wallet) (jeton.TradeChange, error) {
 		// The first approval attempt is claimed with the trade itself, so
 		// the call goes out as soon as the trade is stored, with no write
 		// between. Its lease starts now, at the write, not when the

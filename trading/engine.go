@@ -35,7 +35,7 @@ func (s *Service) advance(ctx context.Context, id string) error {
 	}
 	// Terminal: make sure it is never looked at again.
 	if !t.NextCheckAt.IsZero() {
-		_, err = s.cfg.Store.UpdateTrade(ctx, id, func(t jeton.Trade, _ jeton.Wallet) (*jeton.TradeChange, error) {
+		_, err = s.cfg.Store.UpdateTrade(ctx, t, func(t jeton.Trade) (*jeton.TradeChange, error) {
 			t.NextCheckAt = time.Time{}
 			return &jeton.TradeChange{Trade: t}, nil
 		})
@@ -44,13 +44,15 @@ func (s *Service) advance(ctx context.Context, id string) error {
 }
 
 // update changes the trade only if it is still in the status it was read
-// in; otherwise another step got there first and nothing is written.
-func (s *Service) update(ctx context.Context, id string, from jeton.TradeStatus, fn func(t *jeton.Trade, w jeton.Wallet) (*jeton.TradeChange, error)) (jeton.Trade, error) {
-	return s.cfg.Store.UpdateTrade(ctx, id, func(t jeton.Trade, w jeton.Wallet) (*jeton.TradeChange, error) {
+// in; otherwise another step got there first and nothing is written. fn
+// may run more than once (see jeton.TradeStore): whatever it tells its
+// caller, it sets afresh on each run.
+func (s *Service) update(ctx context.Context, read jeton.Trade, from jeton.TradeStatus, fn func(t *jeton.Trade) (*jeton.TradeChange, error)) (jeton.Trade, error) {
+	return s.cfg.Store.UpdateTrade(ctx, read, func(t jeton.Trade) (*jeton.TradeChange, error) {
 		if t.Status != from {
 			return nil, nil
 		}
-		return fn(&t, w)
+		return fn(&t)
 	})
 }
 
@@ -60,7 +62,8 @@ func (s *Service) update(ctx context.Context, id string, from jeton.TradeStatus,
 func (s *Service) approve(ctx context.Context, m jeton.Merchant, t jeton.Trade) error {
 	now := s.now()
 	var claimed bool
-	t, err := s.update(ctx, t.ID, jeton.StatusInitiated, func(t *jeton.Trade, _ jeton.Wallet) (*jeton.TradeChange, error) {
+	t, err := s.update(ctx, t, jeton.StatusInitiated, func(t *jeton.Trade) (*jeton.TradeChange, error) {
+		claimed = false
 		if t.ApprovalLease.After(now) {
 			return nil, nil // in flight elsewhere
 		}
@@ -88,7 +91,7 @@ func (s *Service) callApproval(ctx context.Context, m jeton.Merchant, t jeton.Tr
 		s.cfg.Log.Warn("approval call", "trade", t.ID, "err", err)
 	}
 	now := s.now()
-	decide := func(t *jeton.Trade, w jeton.Wallet, balanceLow bool) (*jeton.TradeChange, error) {
+	decide := func(t *jeton.Trade, balanceLow bool) (*jeton.TradeChange, error) {
 		if t.ApprovalAttempts != attempt {
 			return nil, nil
 		}
@@ -112,11 +115,11 @@ func (s *Service) callApproval(ctx context.Context, m jeton.Merchant, t jeton.Tr
 		return &jeton.TradeChange{Trade: *t}, nil
 	}
 	var written bool
-	id := t.ID // t is reassigned below, and is empty after a failed write
+	read := t // t is reassigned below, and is empty after a failed write
 	write := func(balanceLow bool) (jeton.Trade, error) {
-		written = false
-		return s.update(ctx, id, jeton.StatusInitiated, func(t *jeton.Trade, w jeton.Wallet) (*jeton.TradeChange, error) {
-			ch, err := decide(t, w, balanceLow)
+		return s.update(ctx, read, jeton.StatusInitiated, func(t *jeton.Trade) (*jeton.TradeChange, error) {
+			written = false
+			ch, err := decide(t, balanceLow)
 			if ch != nil && err == nil {
 				ch.Attempts, written = []jeton.CallbackAttempt{a}, true
 			}
@@ -184,7 +187,7 @@ func (s *Service) sendOffer(ctx context.Context, m jeton.Merchant, t jeton.Trade
 	from := t.Status
 	if err != nil {
 		now := s.now()
-		_, uerr := s.update(ctx, t.ID, from, func(t *jeton.Trade, _ jeton.Wallet) (*jeton.TradeChange, error) {
+		_, uerr := s.update(ctx, t, from, func(t *jeton.Trade) (*jeton.TradeChange, error) {
 			if errors.Is(err, steam.ErrUnavailable) {
 				t.NextCheckAt = now.Add(5 * time.Second)
 				return &jeton.TradeChange{Trade: *t}, nil
@@ -198,7 +201,7 @@ func (s *Service) sendOffer(ctx context.Context, m jeton.Merchant, t jeton.Trade
 		return err
 	}
 	now := s.now()
-	t, err = s.update(ctx, t.ID, from, func(t *jeton.Trade, _ jeton.Wallet) (*jeton.TradeChange, error) {
+	t, err = s.update(ctx, t, from, func(t *jeton.Trade) (*jeton.TradeChange, error) {
 		if err := t.Move(jeton.StatusActive, now); err != nil {
 			return nil, err
 		}
@@ -234,7 +237,8 @@ func (s *Service) checkOffer(ctx context.Context, m jeton.Merchant, t jeton.Trad
 	now := s.now()
 	hold := s.cfg.Backend.HoldPeriod(steam.Game(t.Game))
 	again := false
-	t, err = s.update(ctx, t.ID, t.Status, func(t *jeton.Trade, _ jeton.Wallet) (*jeton.TradeChange, error) {
+	t, err = s.update(ctx, t, t.Status, func(t *jeton.Trade) (*jeton.TradeChange, error) {
+		again = false
 		if t.Status == jeton.StatusActive {
 			switch st.State {
 			case steam.OfferPending:

@@ -7,7 +7,6 @@ package trading
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/callback"
+	"github.com/jetonhq/jeton/internal/ids"
 	"github.com/jetonhq/jeton/risk"
 	"github.com/jetonhq/jeton/steam"
 )
@@ -120,14 +120,11 @@ func New(cfg Config) *Service {
 
 func (s *Service) now() time.Time { return s.cfg.Backend.Now().UTC().Truncate(time.Microsecond) }
 
-// NewTradeID returns a random UUID (version 4), as the vendor's ids are.
-func NewTradeID() string { return callback.NewDeliveryID() }
+// NewTradeID returns a UUID, as the vendor's ids are; version 7, so
+// trades are stored in the order they were made.
+func NewTradeID() string { return ids.UUID() }
 
-func newPostingID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "lp_" + hex.EncodeToString(b[:])
-}
+func newPostingID() string { return ids.Prefixed("lp_") }
 
 // clientUserID is jeton's stable id of one user of one merchant.
 func clientUserID(merchantID, steamID string) string {

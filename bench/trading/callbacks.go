@@ -198,7 +198,7 @@ func benchTrade(merchantID string, i int, now time.Time) jeton.Trade {
 // transaction, as the engine's Deposit does through trading.change.
 func (e *cbEnv) createOne(ctx context.Context, i int) error {
 	t := benchTrade(e.merchantID, i, time.Now().UTC().Truncate(time.Microsecond))
-	_, err := e.db.CreateTrade(ctx, e.merchantID, t.ClientSteamID, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {
+	_, err := e.db.CreateTrade(ctx, e.merchantID, t.ClientSteamID, false, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {
 		c, err := callback.Status(t, t.UpdatedAt)
 		if err != nil {
 			return jeton.TradeChange{}, err
