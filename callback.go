@@ -39,6 +39,10 @@ type Callback struct {
 	// MaxAttempts is the attempt number after which a failing delivery
 	// stops (a redelivery raises it).
 	MaxAttempts int `json:"-"`
+	// Target is where a SagaPay webhook goes: an endpoint id, or the
+	// order's callBackUrl; empty for AssetPay's status callbacks, which go
+	// to the merchant's callback URL.
+	Target string `json:"-"`
 }
 
 // CallbackAttempt is one HTTP call made to a merchant's callback URL.

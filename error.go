@@ -133,4 +133,16 @@ const (
 
 	KeyProviderInvalid = "INVALID_PROVIDER"
 	KeyStoreNotFound   = "STORE_NOT_FOUND"
+
+	// SagaPay payments.
+	KeyTerminalNotFound = "TERMINAL_NOT_FOUND"
+	KeyTerminalTaken    = "TERMINAL_REGISTERED_ELSEWHERE"
+	KeyOrderNotFound    = "ORDER_NOT_FOUND"
+	KeyOrderState       = "ORDER_STATE_INVALID"
+	KeyPaymentNotFound  = "PAYMENT_NOT_FOUND"
+	KeyPaymentState     = "PAYMENT_STATE_INVALID"
+	KeyPaymentPending   = "PAYMENT_IN_PROGRESS"
+	KeyCardNumber       = "CARD_NUMBER_REFUSED"
+	KeyWebhookNotFound  = "WEBHOOK_NOT_FOUND"
+	KeyAmountInvalid    = "AMOUNT_INVALID"
 )

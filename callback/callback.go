@@ -1,6 +1,8 @@
-// Package callback delivers AssetPay trade callbacks to merchants: status
+// Package callback delivers callbacks to merchants: AssetPay's status
 // callbacks from the store's outbox, retried for about three days, and
-// the INITIATED approval calls of withdrawals. Every attempt is recorded.
+// the INITIATED approval calls of withdrawals; and SagaPay's webhooks,
+// from the same outbox, in Surfboard's envelope and signature. Every
+// attempt is recorded.
 package callback
 
 import (
@@ -60,6 +62,9 @@ type Service struct {
 	// about: retries coming due, and callbacks stored by another
 	// instance (default 250 ms).
 	Poll time.Duration
+	// Webhooks resolves SagaPay webhook targets; without it SagaPay
+	// webhooks fail and are retried.
+	Webhooks WebhookTargets
 
 	store     jeton.CallbackStore
 	merchants Merchants
@@ -155,6 +160,16 @@ type result struct {
 
 // post sends body to url, signed in the header with secrets.
 func (s *Service) post(ctx context.Context, url, deliveryID string, body []byte, secrets [][]byte, timeout time.Duration) result {
+	var h map[string]string
+	if secrets != nil {
+		h = map[string]string{"X-AssetPay-Signature": sign.Header(deliveryID, s.now(), body, secrets...)}
+	}
+	return s.send(ctx, url, body, h, timeout)
+}
+
+// send POSTs a JSON body with extra headers and reads at most 4 KiB of
+// the answer.
+func (s *Service) send(ctx context.Context, url string, body []byte, headers map[string]string, timeout time.Duration) result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -163,8 +178,8 @@ func (s *Service) post(ctx context.Context, url, deliveryID string, body []byte,
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "jeton-callbacks/1")
-	if secrets != nil {
-		req.Header.Set("X-AssetPay-Signature", sign.Header(deliveryID, s.now(), body, secrets...))
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	start := time.Now()
 	resp, err := s.client.Do(req)
@@ -226,6 +241,9 @@ var errNoURL = errors.New("no callback URL set")
 // with what it leaves the callback as, whatever went wrong, so the last
 // attempt always leaves its callback delivered or failed once recorded.
 func (s *Service) deliver(ctx context.Context, c jeton.Callback) jeton.CallbackResult {
+	if c.Kind == jeton.CallbackWebhook || c.Kind == jeton.CallbackOrderWebhook {
+		return s.deliverWebhook(ctx, c)
+	}
 	a := jeton.CallbackAttempt{DeliveryID: c.DeliveryID, MerchantID: c.MerchantID, TradeID: c.TradeID, Kind: jeton.CallbackStatus,
 		Event: c.Event, Attempt: c.Attempts, At: s.now()}
 	var r result

@@ -1,6 +1,7 @@
 package sagapay
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/credential"
 	"github.com/jetonhq/jeton/httpserver"
+	"github.com/jetonhq/jeton/payment"
 	"github.com/jetonhq/jeton/token"
 )
 
@@ -21,6 +23,8 @@ type API struct {
 	creds    *credential.Service
 	verifier *token.Verifier
 	store    jeton.Store
+	payments *payment.Service
+	webhooks WebhookTester
 	now      func() time.Time
 	log      *slog.Logger
 	// TokenTTL is the lifetime of issued tokens (default DefaultTokenTTL).
@@ -38,15 +42,82 @@ func New(creds *credential.Service, verifier *token.Verifier, store jeton.Store,
 	return &API{creds: creds, verifier: verifier, store: store, now: now, log: log, TokenTTL: DefaultTokenTTL}
 }
 
+// WebhookTester sends an endpoint's test.webhook.
+type WebhookTester interface {
+	TestWebhook(ctx context.Context, merchantID string, e jeton.WebhookEndpoint, secret []byte) jeton.CallbackAttempt
+}
+
+// WithPayments adds the payment routes (orders, payments, transactions,
+// terminals, webhooks); without it they answer 503.
+func (a *API) WithPayments(p *payment.Service, w WebhookTester) *API {
+	a.payments, a.webhooks = p, w
+	return a
+}
+
 // Routes returns every route of the surface.
 func (a *API) Routes() []httpserver.Route {
+	ro, rw := jeton.ScopeReadOnly, jeton.ScopeCoreAccess
+	admin := func(scope jeton.Scope, h adminHandler) http.Handler { return a.admin(scope, a.needPaymentsAdmin(h)) }
+	op := func(scope jeton.Scope, h callerHandler) http.Handler { return a.operational(scope, a.needPayments(h)) }
 	return []httpserver.Route{
 		{Method: "POST", Path: "/partners/{partnerId}/token", Handler: a.admin(jeton.ScopeCoreAccess, a.createToken)},
 		{Method: "POST", Path: "/partners/{partnerId}/token/revoke", Handler: a.admin(jeton.ScopeAdmin, a.revokeTokens)},
-		{Method: "GET", Path: "/client-tokens/me", Handler: a.operational(a.me), Browser: true},
+		{Method: "GET", Path: "/client-tokens/me", Handler: a.operational(ro, a.me), Browser: true},
 		{Method: "POST", Path: "/partners/{partnerId}/merchants/{merchantId}/stores", Handler: a.admin(jeton.ScopeAdmin, a.createStore)},
 		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}/stores", Handler: a.admin(jeton.ScopeAdmin, a.listStores)},
 		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}/stores/{storeId}", Handler: a.admin(jeton.ScopeAdmin, a.getStore)},
+
+		// Terminals (administration).
+		{Method: "POST", Path: "/merchants/{merchantId}/stores/{storeId}/devices", Handler: admin(jeton.ScopeAdmin, a.registerDevice)},
+		{Method: "GET", Path: "/merchants/{merchantId}/stores/{storeId}/device-registration", Handler: admin(jeton.ScopeAdmin, a.registrationCode)},
+		{Method: "GET", Path: "/merchants/{merchantId}/stores/{storeId}/terminals", Handler: admin(jeton.ScopeAdmin, a.listTerminals)},
+		{Method: "GET", Path: "/merchants/{merchantId}/terminals", Handler: admin(jeton.ScopeAdmin, a.listTerminals)},
+		{Method: "GET", Path: "/terminals/{terminalId}", Handler: admin(jeton.ScopeAdmin, a.getTerminal)},
+		// Webhook endpoints (administration).
+		{Method: "POST", Path: "/merchants/{merchantId}/webhooks", Handler: admin(jeton.ScopeAdmin, a.createWebhook)},
+		{Method: "GET", Path: "/merchants/{merchantId}/webhooks", Handler: admin(jeton.ScopeAdmin, a.listWebhooks)},
+		{Method: "DELETE", Path: "/merchants/{merchantId}/webhooks/{webhookId}", Handler: admin(jeton.ScopeAdmin, a.deleteWebhook)},
+		{Method: "POST", Path: "/merchants/{merchantId}/webhooks/{webhookId}/test", Handler: admin(jeton.ScopeAdmin, a.testWebhook)},
+
+		// Orders, payments and transactions (client tokens too).
+		{Method: "POST", Path: "/orders", Handler: op(rw, a.createOrder), Browser: true},
+		{Method: "GET", Path: "/orders/{orderId}", Handler: op(ro, a.getOrder), Browser: true},
+		{Method: "PUT", Path: "/orders/{orderId}", Handler: op(rw, a.updateOrder), Browser: true},
+		{Method: "DELETE", Path: "/orders/{orderId}", Handler: op(rw, a.cancelOrder), Browser: true},
+		{Method: "GET", Path: "/orders/{orderId}/status", Handler: op(ro, a.orderStatus), Browser: true},
+		{Method: "GET", Path: "/orders/{orderId}/adjustments", Handler: op(ro, a.orderAdjustments), Browser: true},
+		{Method: "POST", Path: "/payments", Handler: op(rw, a.initiatePayment), Browser: true},
+		{Method: "GET", Path: "/payments/{paymentId}", Handler: op(ro, a.getPayment), Browser: true},
+		{Method: "GET", Path: "/payments/{paymentId}/status", Handler: op(ro, a.paymentStatus), Browser: true},
+		{Method: "DELETE", Path: "/payments/{paymentId}", Handler: op(rw, a.cancelPayment), Browser: true},
+		{Method: "PUT", Path: "/payments/{paymentId}/void", Handler: op(rw, a.voidPayment), Browser: true},
+		{Method: "POST", Path: "/payments/{paymentId}/void", Handler: op(rw, a.voidPayment), Browser: true},
+		{Method: "GET", Path: "/transactions", Handler: op(ro, a.transactions), Browser: true},
+		{Method: "GET", Path: "/transactions/search", Handler: op(ro, a.transactions), Browser: true},
+		{Method: "GET", Path: "/transactions/{id}/list", Handler: op(ro, a.transactions), Browser: true},
+	}
+}
+
+var errNoPayments = jeton.Errorf(jeton.KindUnavailable, jeton.KeyUnavailable,
+	"payments need a card processor; this server has none (run jeton serve in sandbox mode)")
+
+func (a *API) needPayments(h callerHandler) callerHandler {
+	return func(w http.ResponseWriter, r *http.Request, c Caller) {
+		if a.payments == nil {
+			a.fail(w, r, errNoPayments)
+			return
+		}
+		h(w, r, c)
+	}
+}
+
+func (a *API) needPaymentsAdmin(h adminHandler) adminHandler {
+	return func(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {
+		if a.payments == nil {
+			a.fail(w, r, errNoPayments)
+			return
+		}
+		h(w, r, k, m)
 	}
 }
 
@@ -110,12 +181,17 @@ func (a *API) admin(scope jeton.Scope, h adminHandler) http.Handler {
 }
 
 // operational guards a route that client tokens may use as well as API
-// credentials (orders, payments, transactions, tips, ...).
-func (a *API) operational(h callerHandler) http.Handler {
+// credentials (orders, payments, transactions, tips, ...); an API key
+// needs scope.
+func (a *API) operational(scope jeton.Scope, h callerHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if hasCredentials(r) {
 			k, err := a.creds.AuthenticateMerchant(r.Context(), r.Header.Get("API-KEY"), r.Header.Get("API-SECRET"), r.Header.Get("MERCHANT-ID"))
 			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			if err := credential.RequireScope(k, scope); err != nil {
 				a.fail(w, r, err)
 				return
 			}

@@ -159,14 +159,10 @@ func (a *API) createStore(w http.ResponseWriter, r *http.Request, k jeton.APIKey
 }
 
 func (a *API) listStores(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {
-	page := 1
-	if p := r.Header.Get("X-PAGE-NUMBER"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 1_000_000 {
-			a.fail(w, r, invalid("X-PAGE-NUMBER must be a positive integer"))
-			return
-		}
-		page = n
+	page, err := pageNumber(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	stores, total, err := a.store.SagaStores(r.Context(), m.ID, page, PageSize)
 	if err != nil {

@@ -16,10 +16,10 @@ var (
 	_ jeton.SandboxStore  = (*DB)(nil)
 )
 
-const callbackCols = `delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts, last_at, next_at, last_attempt`
+const callbackCols = `delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts, last_at, next_at, last_attempt, target`
 
 func init() {
-	queries["insCallback"] = `INSERT INTO callbacks (delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts, next_at, last_attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`
+	queries["insCallback"] = `INSERT INTO callbacks (delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts, next_at, last_attempt, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`
 	queries["redeliver"] = `UPDATE callbacks SET state = ?, next_at = ?, last_attempt = attempts + ? WHERE merchant_id = ? AND delivery_id = ? AND state <> ?`
 	queries["hasCallback"] = `SELECT 1 FROM callbacks WHERE merchant_id = ? AND delivery_id = ?`
 	queries["getCallback"] = `SELECT ` + callbackCols + ` FROM callbacks WHERE merchant_id = ? AND delivery_id = ?`
@@ -66,7 +66,7 @@ func scanCallback(s scanner) (jeton.Callback, error) {
 	var body string
 	var created int64
 	var last, next sql.NullInt64
-	if err := s.Scan(&c.DeliveryID, &c.MerchantID, &c.TradeID, &c.Kind, &c.Event, &body, &created, &c.State, &c.Attempts, &last, &next, &c.MaxAttempts); err != nil {
+	if err := s.Scan(&c.DeliveryID, &c.MerchantID, &c.TradeID, &c.Kind, &c.Event, &body, &created, &c.State, &c.Attempts, &last, &next, &c.MaxAttempts, &c.Target); err != nil {
 		return c, err
 	}
 	c.Body = []byte(body)
@@ -85,9 +85,9 @@ func (db *DB) Callback(ctx context.Context, merchantID, deliveryID string) (jeto
 	return c, err
 }
 
-// Callbacks lists callbacks newest first.
+// Callbacks lists AssetPay status callbacks newest first.
 func (db *DB) Callbacks(ctx context.Context, merchantID, tradeID string, limit, offset int) ([]jeton.Callback, int, error) {
-	cond, args := "merchant_id = ?", []any{merchantID}
+	cond, args := "merchant_id = ? AND kind = ?", []any{merchantID, jeton.CallbackStatus}
 	if tradeID != "" {
 		cond, args = cond+" AND trade_id = ?", append(args, tradeID)
 	}
@@ -146,7 +146,7 @@ func (db *DB) insertCallback(ctx context.Context, tx *sql.Tx, c jeton.Callback) 
 		return fmt.Errorf("callback %s: no attempt budget", c.DeliveryID)
 	}
 	if _, err := db.exec(ctx, tx, "insCallback", c.DeliveryID, c.MerchantID, c.TradeID, c.Kind, c.Event, string(c.Body),
-		micros(c.CreatedAt), jeton.CallbackPending, dueNow(), c.MaxAttempts); err != nil {
+		micros(c.CreatedAt), jeton.CallbackPending, dueNow(), c.MaxAttempts, c.Target); err != nil {
 		return fmt.Errorf("callback: %w", err)
 	}
 	return nil

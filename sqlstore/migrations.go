@@ -218,6 +218,114 @@ ALTER TABLE callbacks ADD COLUMN last_attempt BIGINT NOT NULL DEFAULT 15;
 UPDATE callbacks SET next_at = 0, last_attempt = attempts + 15 WHERE state = 'pending';
 CREATE INDEX callbacks_due ON callbacks (next_at) WHERE next_at IS NOT NULL;
 `},
+	// SagaPay payments: terminals, orders, payments, transactions, tips
+	// (adjustments) and webhook endpoints. Webhooks are delivered from
+	// the callbacks outbox; target names the endpoint (or the order's
+	// callBackUrl) a row goes to.
+	{5, `
+CREATE TABLE saga_terminals (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	store_id TEXT NOT NULL,
+	name TEXT NOT NULL,
+	type TEXT NOT NULL,
+	serial TEXT NOT NULL UNIQUE,
+	manual BIGINT NOT NULL,
+	status TEXT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX saga_terminals_store ON saga_terminals (merchant_id, store_id, created_at);
+CREATE TABLE saga_orders (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	store_id TEXT NOT NULL,
+	terminal_id TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	type TEXT NOT NULL,
+	purchase_order_id TEXT NOT NULL,
+	reference_id TEXT NOT NULL,
+	status TEXT NOT NULL,
+	currency TEXT NOT NULL,
+	amount BIGINT NOT NULL,
+	tips BIGINT NOT NULL,
+	paid BIGINT NOT NULL,
+	tips_mode TEXT NOT NULL,
+	callback_url TEXT NOT NULL,
+	doc TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	version BIGINT NOT NULL
+);
+CREATE INDEX saga_orders_merchant ON saga_orders (merchant_id, created_at);
+CREATE TABLE saga_payments (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	order_id TEXT NOT NULL REFERENCES saga_orders (id),
+	terminal_id TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	method TEXT NOT NULL,
+	amount BIGINT NOT NULL,
+	tip BIGINT NOT NULL,
+	status TEXT NOT NULL,
+	step TEXT NOT NULL,
+	failure_reason TEXT NOT NULL,
+	card TEXT NOT NULL,
+	transaction_id TEXT NOT NULL,
+	void TEXT NOT NULL,
+	capture TEXT NOT NULL,
+	refund_reason TEXT NOT NULL,
+	next_at BIGINT,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	version BIGINT NOT NULL
+);
+CREATE INDEX saga_payments_order ON saga_payments (order_id);
+CREATE INDEX saga_payments_due ON saga_payments (next_at) WHERE next_at IS NOT NULL;
+CREATE TABLE saga_transactions (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	store_id TEXT NOT NULL,
+	terminal_id TEXT NOT NULL,
+	order_id TEXT NOT NULL,
+	payment_id TEXT NOT NULL UNIQUE,
+	owner TEXT NOT NULL,
+	reference_id TEXT NOT NULL,
+	type TEXT NOT NULL,
+	amount BIGINT NOT NULL,
+	tip BIGINT NOT NULL,
+	fee BIGINT NOT NULL,
+	currency TEXT NOT NULL,
+	method TEXT NOT NULL,
+	card TEXT NOT NULL,
+	rrn TEXT NOT NULL,
+	voided BIGINT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX saga_transactions_merchant ON saga_transactions (merchant_id, created_at);
+CREATE INDEX saga_transactions_order ON saga_transactions (order_id);
+CREATE TABLE saga_adjustments (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	order_id TEXT NOT NULL,
+	payment_id TEXT NOT NULL,
+	type TEXT NOT NULL,
+	amount BIGINT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX saga_adjustments_order ON saga_adjustments (order_id);
+CREATE TABLE saga_webhooks (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	name TEXT NOT NULL,
+	url TEXT NOT NULL,
+	events TEXT NOT NULL,
+	sealed TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	deleted_at BIGINT
+);
+CREATE INDEX saga_webhooks_merchant ON saga_webhooks (merchant_id, created_at);
+ALTER TABLE callbacks ADD COLUMN target TEXT NOT NULL DEFAULT '';
+`},
 }
 
 // Migrate applies every pending migration. It is safe to run from several

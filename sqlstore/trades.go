@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -253,6 +254,8 @@ func (db *DB) UpdateTrade(ctx context.Context, read jeton.Trade, change func(jet
 	id := read.ID
 	for try := range optimisticTries {
 		t := read
+		// The caller's copy must not see change's edits to its items.
+		t.Items = slices.Clone(t.Items)
 		if try > 0 || t.Version == 0 {
 			var err error
 			if t, err = db.TradeAny(ctx, id); err != nil {

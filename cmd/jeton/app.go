@@ -16,10 +16,12 @@ import (
 	"github.com/jetonhq/jeton/credential"
 	"github.com/jetonhq/jeton/httpserver"
 	"github.com/jetonhq/jeton/internal/batch"
+	"github.com/jetonhq/jeton/payment"
 	"github.com/jetonhq/jeton/risk"
 	"github.com/jetonhq/jeton/sagapay"
 	"github.com/jetonhq/jeton/sandbox"
 	"github.com/jetonhq/jeton/sqlstore"
+	"github.com/jetonhq/jeton/terminal"
 	"github.com/jetonhq/jeton/token"
 	"github.com/jetonhq/jeton/trading"
 	"github.com/jetonhq/jeton/vault"
@@ -72,6 +74,7 @@ type app struct {
 	sandbox   *sandbox.Sandbox // nil outside sandbox mode
 	callbacks *callback.Service
 	engine    *trading.Service
+	payments  *payment.Service // nil outside sandbox mode
 	// delivered is closed when the callback dispatcher has stopped;
 	// running says run started it.
 	delivered chan struct{}
@@ -86,6 +89,9 @@ type appConfig struct {
 	// Sandbox turns on the simulated Steam and the trading routes.
 	Sandbox     bool
 	AcceptAfter time.Duration // sandbox offers accepted after this (0: by control)
+	// TerminalAfter is how long a sandbox terminal takes to act on a
+	// new payment (0: at once).
+	TerminalAfter time.Duration
 	Hold        time.Duration // sandbox CS2 hold (0: 7 days)
 	// CallbackWorkers bounds concurrent callback deliveries per instance.
 	CallbackWorkers int
@@ -119,7 +125,15 @@ func newApp(ctx context.Context, db *sqlstore.DB, sealer jeton.Sealer, cfg appCo
 		return nil, err
 	}
 	a.server.Mount(ap.Routes()...)
-	a.server.Mount(sagapay.New(a.creds, a.verifier, db, cfg.Now, cfg.Log).Routes()...)
+	sp := sagapay.New(a.creds, a.verifier, db, cfg.Now, cfg.Log)
+	if cfg.Sandbox {
+		// The sandbox's virtual terminals are the only card processor.
+		a.payments = payment.New(payment.Config{Store: db, Processor: terminal.New(), Sealer: sealer, After: cfg.TerminalAfter,
+			Now: cfg.Now, Log: cfg.Log})
+		a.callbacks.Webhooks = a.payments
+		sp.WithPayments(a.payments, a.callbacks)
+	}
+	a.server.Mount(sp.Routes()...)
 	return a, nil
 }
 
@@ -181,6 +195,9 @@ func (a *app) run(ctx context.Context) {
 		defer close(a.delivered)
 		a.callbacks.Run(ctx)
 	}()
+	if a.payments != nil {
+		go a.payments.Run(ctx)
+	}
 	if a.engine != nil {
 		if err := a.sandbox.Refresh(ctx); err != nil {
 			a.log.Warn("sandbox clock", "err", err)

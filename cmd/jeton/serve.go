@@ -24,6 +24,7 @@ type serveCmd struct {
 	Addr            string        `name:"addr" env:"JETON_ADDR" default:"127.0.0.1:8080" help:"Address to listen on."`
 	Sandbox         bool          `name:"sandbox" env:"JETON_SANDBOX" default:"true" negatable:"" help:"Sandbox mode: simulated Steam and payment terminals; a demo merchant on first start."`
 	AcceptAfter     time.Duration `name:"sandbox-accept-after" env:"JETON_SANDBOX_ACCEPT_AFTER" default:"2s" help:"Sandbox: simulated users accept trade offers this long after they are sent (0 = only by a sandbox control)."`
+	TerminalAfter   time.Duration `name:"sandbox-terminal-after" env:"JETON_SANDBOX_TERMINAL_AFTER" default:"2s" help:"Sandbox: virtual payment terminals take the card this long after a payment starts (0 = at once)."`
 	Hold            time.Duration `name:"sandbox-hold" env:"JETON_SANDBOX_HOLD" default:"168h" help:"Sandbox: how long accepted CS2 trades stay reversible (Steam trade protection)."`
 	AllowedOrigins  []string      `name:"allowed-origins" env:"JETON_ALLOWED_ORIGINS" help:"Origins allowed to call client routes from browsers (comma-separated). Default: any origin, without credentials."`
 	AccessLog       bool          `name:"access-log" env:"JETON_ACCESS_LOG" help:"Log one line per request (method, route, status, duration; never headers or bodies)."`
@@ -62,7 +63,7 @@ func (c *serveCmd) Run() error {
 		return err
 	}
 	a, err := newApp(ctx, db, sealer, appConfig{AllowedOrigins: splitList(c.AllowedOrigins), AccessLog: c.AccessLog, Log: log,
-		Sandbox: c.Sandbox, AcceptAfter: c.AcceptAfter, Hold: holdFlag(c.Hold)})
+		Sandbox: c.Sandbox, AcceptAfter: c.AcceptAfter, Hold: holdFlag(c.Hold), TerminalAfter: c.TerminalAfter})
 	if err != nil {
 		db.Close()
 		return err

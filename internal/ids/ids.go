@@ -49,3 +49,14 @@ func Prefixed(prefix string) string {
 	_, _ = rand.Read(b[6:])
 	return prefix + hex.EncodeToString(b[:])
 }
+
+// Short returns 18 hex digits, the length of Surfboard's ids: 32 bits of
+// Unix seconds, then 40 random bits. Within one second two ids collide
+// with probability n²/2^41 for n ids (1 in 200,000 at 3,000 a second);
+// the primary key then refuses the second insert, so nothing is mixed up.
+func Short() string {
+	var b [9]byte
+	binary.BigEndian.PutUint32(b[:4], uint32(time.Now().Unix()))
+	_, _ = rand.Read(b[4:])
+	return hex.EncodeToString(b[:])
+}

@@ -43,3 +43,18 @@ func TestPrefixedOrder(t *testing.T) {
 		t.Fatalf("%q then %q", a, b)
 	}
 }
+
+func TestShort(t *testing.T) {
+	a := Short()
+	if len(a) != 18 || strings.Trim(a, "0123456789abcdef") != "" {
+		t.Fatalf("%q is not 18 hex digits", a)
+	}
+	seen := map[string]bool{}
+	for range 10000 {
+		s := Short()
+		if seen[s] {
+			t.Fatalf("duplicate %s", s)
+		}
+		seen[s] = true
+	}
+}

@@ -1,0 +1,83 @@
+// Package terminal is the sandbox's card side: virtual payment terminals
+// that walk Surfboard's terminal events and an acquirer that answers by
+// documented test amounts, so every payment flow runs with no card and no
+// network. It implements payment.Processor. It never sees a card number:
+// a sandbox card is a brand and four digits.
+package terminal
+
+import (
+	"context"
+
+	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/payment"
+)
+
+// Test amounts: the last two digits of a payment's amount in minor units
+// decide what the sandbox acquirer does, like a card network's test
+// cards. Any other amount is approved.
+const (
+	DeclineInsufficientFunds = 51 // PAYMENT_FAILED "Insufficient funds"
+	DeclineExpiredCard       = 52 // PAYMENT_FAILED "Expired card"
+	DeclineDoNotHonour       = 53 // PAYMENT_FAILED "Do not honour"
+	DeclineWrongPIN          = 54 // three wrong PINs, then PAYMENT_FAILED "PIN tries exceeded"
+	CancelOnTerminal         = 91 // the customer cancels on the terminal: PAYMENT_CANCELLED
+	CancelTimeout            = 92 // no card presented in time: PAYMENT_CANCELLED "Timeout"
+)
+
+// PINThreshold is the amount from which the sandbox card asks for a PIN
+// (contactless below it, chip and PIN above).
+const PINThreshold = 50000
+
+// Sandbox is the sandbox processor.
+type Sandbox struct{}
+
+// New returns the sandbox processor.
+func New() *Sandbox { return &Sandbox{} }
+
+var _ payment.Processor = (*Sandbox)(nil)
+
+// Card is the sandbox's test card: a Visa debit ending 0010.
+var Card = jeton.Card{Brand: "VISA", Label: "Visa Debit", TruncatedPan: "0010", Usage: "Debit", EntryMode: "07"}
+
+// Step runs a payment on a virtual terminal from the card prompt to the
+// acquirer's answer, by the test amounts.
+func (s *Sandbox) Step(_ context.Context, t jeton.Terminal, o jeton.Order, p jeton.Payment) (payment.Outcome, error) {
+	cents := p.Amount % 100
+	if cents < 0 {
+		cents = -cents
+	}
+	out := payment.Outcome{Events: []string{"AWAITING_CARD"}}
+	switch cents {
+	case CancelOnTerminal:
+		out.Cancelled = "Cancelled on the terminal"
+		return out, nil
+	case CancelTimeout:
+		out.Cancelled = "Timeout"
+		return out, nil
+	}
+	card := Card
+	out.Events = append(out.Events, "CARD_PRESENTED")
+	if p.Amount >= PINThreshold {
+		card.EntryMode = "05" // chip
+		out.Events = append(out.Events, "ENTER_PIN")
+	}
+	out.Card = &card
+	if cents == DeclineWrongPIN {
+		out.Events = append(out.Events, "WRONG_PIN", "WRONG_PIN", "WRONG_PIN")
+		out.Declined = "PIN tries exceeded"
+		return out, nil
+	}
+	out.Events = append(out.Events, "AUTHORIZING")
+	switch cents {
+	case DeclineInsufficientFunds:
+		out.Declined = "Insufficient funds"
+	case DeclineExpiredCard:
+		out.Declined = "Expired card"
+	case DeclineDoNotHonour:
+		out.Declined = "Do not honour"
+	default:
+		out.Events = append(out.Events, "AUTHORIZED")
+		out.Approved = true
+	}
+	return out, nil
+}
