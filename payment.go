@@ -47,10 +47,10 @@ const (
 // (terminal$id, orderLines, totalOrderAmount, customer, controlFunctions,
 // ...); the columns beside it are what jeton decides on.
 type Order struct {
-	ID          string
-	MerchantID  string
-	StoreID     string
-	TerminalID  string
+	ID         string
+	MerchantID string
+	StoreID    string
+	TerminalID string
 	// Owner is the externalUserId of the client token that created the
 	// order; empty when API credentials did. A client token sees only
 	// its own orders.
@@ -177,16 +177,18 @@ type Transaction struct {
 	ReferenceID string
 	// Type is PURCHASE or RETURN. Amount is what the card was charged
 	// (or refunded), the tip included; Fee the sandbox processing fee.
-	Type      OrderType
-	Amount    int64
-	Tip       int64
-	Fee       int64
-	Currency  string
-	Method    string
-	Card      Card
-	RRN       string
-	Voided    bool
-	CreatedAt time.Time
+	Type     OrderType
+	Amount   int64
+	Tip      int64
+	Fee      int64
+	Currency string
+	Method   string
+	Card     Card
+	RRN      string
+	Voided   bool
+	// ReceiptKey is the unguessable part of the receipt page's address.
+	ReceiptKey string
+	CreatedAt  time.Time
 }
 
 // Adjustment is a change to an order's total made at payment: a tip.
@@ -261,8 +263,45 @@ type PaymentChange struct {
 	Transactions []Transaction
 	Adjustments  []Adjustment
 	// Voided marks transactions voided.
-	Voided   []string
+	Voided []string
+	// Captured sets the final amount and fee of a delayed-capture
+	// transaction.
+	Captured *Transaction
 	Webhooks []Callback
+}
+
+// Setting is one level's configuration of one kind (tips, branding):
+// Surfboard's levels MERCHANT, STORE and TERMINAL, each overriding the
+// one above it field by field.
+type Setting struct {
+	MerchantID string
+	Kind       string
+	Level      string
+	LevelID    string
+	Doc        json.RawMessage
+	UpdatedAt  time.Time
+}
+
+// Setting kinds and levels.
+const (
+	SettingTips     = "tips"
+	SettingBranding = "branding"
+	LevelMerchant   = "MERCHANT"
+	LevelStore      = "STORE"
+	LevelTerminal   = "TERMINAL"
+)
+
+// OutboxMessage is a receipt the sandbox sent instead of a mail server or
+// a printer: kind email (Target the address) or print (Target the
+// terminal).
+type OutboxMessage struct {
+	ID         string
+	MerchantID string
+	Kind       string
+	Target     string
+	Ref        string
+	Body       json.RawMessage
+	CreatedAt  time.Time
 }
 
 // PaymentStore keeps SagaPay's orders, payments, transactions and
@@ -289,6 +328,17 @@ type PaymentStore interface {
 	RegisterTerminal(ctx context.Context, t Terminal) (Terminal, bool, error)
 	Terminal(ctx context.Context, merchantID, id string) (Terminal, error)
 	Terminals(ctx context.Context, merchantID, storeID string, page, perPage int) ([]Terminal, int, error)
+
+	// Refunded is what return orders have paid back on a purchase.
+	Refunded(ctx context.Context, purchaseOrderID string) (int64, error)
+	TransactionByReceipt(ctx context.Context, key string) (Transaction, error)
+
+	// Settings returns a merchant's settings of one kind, every level.
+	Settings(ctx context.Context, merchantID, kind string) ([]Setting, error)
+	PutSetting(ctx context.Context, s Setting) error
+	DeleteSetting(ctx context.Context, merchantID, kind, level, levelID string) error
+	AddOutbox(ctx context.Context, m OutboxMessage) error
+	Outbox(ctx context.Context, merchantID string, limit int) ([]OutboxMessage, error)
 
 	CreateWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error
 	WebhookEndpoints(ctx context.Context, merchantID string) ([]WebhookEndpoint, error)

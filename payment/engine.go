@@ -45,9 +45,16 @@ func (s *Service) advance(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.cfg.Processor.Step(ctx, t, o, p)
+	tip, err := s.tipPrompt(ctx, o, t)
 	if err != nil {
 		return err
+	}
+	out, err := s.cfg.Processor.Step(ctx, StepInput{Terminal: t, Order: o, Payment: p, Tip: tip})
+	if err != nil {
+		return err
+	}
+	if out.Tip < 0 || out.Tip > p.Amount {
+		return errors.New("processor chose a tip out of range")
 	}
 	now := s.now()
 	ch := jeton.PaymentChange{Order: &o, Payment: &p}
@@ -124,10 +131,25 @@ func (s *Service) advance(ctx context.Context, id string) error {
 // order paid.
 func (s *Service) complete(ctx context.Context, o jeton.Order, p jeton.Payment) error {
 	now := s.now()
+	charged := p.Amount + p.Tip
+	if o.Type == jeton.OrderReturn {
+		// Refunds started side by side must not add up to more than
+		// the purchase: the last to complete is refused.
+		purchase, err := s.cfg.Store.Order(ctx, o.MerchantID, o.PurchaseOrderID)
+		if err != nil {
+			return err
+		}
+		left, err := s.refundable(ctx, purchase)
+		if err != nil {
+			return err
+		}
+		if charged > left {
+			return s.fail(ctx, o, p, "Refund exceeds what is left of the purchase", now)
+		}
+	}
 	if err := p.Move(jeton.PaymentCompleted, now); err != nil {
 		return err
 	}
-	charged := p.Amount + p.Tip
 	o.Paid += charged
 	o.UpdatedAt = now
 	switch {
@@ -138,7 +160,7 @@ func (s *Service) complete(ctx context.Context, o jeton.Order, p jeton.Payment) 
 	}
 	tx := jeton.Transaction{ID: p.TransactionID, MerchantID: o.MerchantID, StoreID: o.StoreID, TerminalID: p.TerminalID, OrderID: o.ID,
 		PaymentID: p.ID, Owner: p.Owner, ReferenceID: o.ReferenceID, Type: o.Type, Amount: charged, Tip: p.Tip, Fee: Fee(charged),
-		Currency: o.Currency, Method: p.Method, RRN: rrn(p.TransactionID), CreatedAt: now}
+		Currency: o.Currency, Method: p.Method, RRN: rrn(p.TransactionID), ReceiptKey: receiptKey(), CreatedAt: now}
 	if p.Card != nil {
 		tx.Card = *p.Card
 	}
@@ -154,6 +176,20 @@ func (s *Service) complete(ctx context.Context, o jeton.Order, p jeton.Payment) 
 		return err
 	}
 	return s.write(ctx, jeton.PaymentChange{Order: &o, Payment: &p, Transactions: []jeton.Transaction{tx}, Webhooks: hooks})
+}
+
+// fail ends an authorized payment FAILED after all.
+func (s *Service) fail(ctx context.Context, o jeton.Order, p jeton.Payment, reason string, now time.Time) error {
+	if err := p.Move(jeton.PaymentFailed, now); err != nil {
+		return err
+	}
+	p.FailureReason = reason
+	o.Status, o.UpdatedAt = jeton.OrderPaymentFailed, now
+	hooks, err := s.webhooks(ctx, o, callback.EventPaymentFailed, p.TerminalID, failedData(o, p, "failedTransactionDetails"), now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, jeton.PaymentChange{Order: &o, Payment: &p, Webhooks: hooks})
 }
 
 // write stores a change of the engine; a conflict means someone else

@@ -26,7 +26,16 @@ type Store interface {
 // Processor is the card side of a payment: what the terminal and the
 // acquirer do next with it.
 type Processor interface {
-	Step(ctx context.Context, t jeton.Terminal, o jeton.Order, p jeton.Payment) (Outcome, error)
+	Step(ctx context.Context, in StepInput) (Outcome, error)
+}
+
+// StepInput is a payment as its terminal sees it, with the tip screen to
+// show (nil for none).
+type StepInput struct {
+	Terminal jeton.Terminal
+	Order    jeton.Order
+	Payment  jeton.Payment
+	Tip      *TipPrompt
 }
 
 // Outcome is what a terminal did with a payment since its last step.
@@ -182,8 +191,12 @@ func (s *Service) CreateOrder(ctx context.Context, c Caller, in OrderInput) (jet
 		if p.Type != jeton.OrderPurchase || p.Paid == 0 {
 			return jeton.Order{}, nil, jeton.Errorf(jeton.KindInvalid, jeton.KeyOrderState, "purchaseOrderId: the purchase has nothing paid to refund")
 		}
-		if in.Amount > p.Paid {
-			return jeton.Order{}, nil, jeton.Errorf(jeton.KindInvalid, jeton.KeyAmountInvalid, "a refund cannot exceed the purchase (%d)", p.Paid)
+		left, err := s.refundable(ctx, p)
+		if err != nil {
+			return jeton.Order{}, nil, err
+		}
+		if in.Amount > left {
+			return jeton.Order{}, nil, jeton.Errorf(jeton.KindInvalid, jeton.KeyAmountInvalid, "a refund cannot exceed what is left of the purchase (%d)", left)
 		}
 	}
 	now := s.now()

@@ -15,7 +15,9 @@ import (
 // own secret, sealed at rest and shown once.
 
 // aad binds a sealed webhook secret to its endpoint.
-func aad(e jeton.WebhookEndpoint) []byte { return []byte("jeton/webhook-secret/v1:" + e.MerchantID + ":" + e.ID) }
+func aad(e jeton.WebhookEndpoint) []byte {
+	return []byte("jeton/webhook-secret/v1:" + e.MerchantID + ":" + e.ID)
+}
 
 // CreateWebhookEndpoint stores an endpoint and returns it with its secret,
 // which is never shown again.

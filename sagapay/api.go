@@ -29,6 +29,9 @@ type API struct {
 	log      *slog.Logger
 	// TokenTTL is the lifetime of issued tokens (default DefaultTokenTTL).
 	TokenTTL time.Duration
+	// PublicURL is where customers reach jeton, for receipt links
+	// (default: the host the request came to).
+	PublicURL string
 }
 
 // New makes the surface. now may be nil.
@@ -78,6 +81,34 @@ func (a *API) Routes() []httpserver.Route {
 		{Method: "GET", Path: "/merchants/{merchantId}/webhooks", Handler: admin(jeton.ScopeAdmin, a.listWebhooks)},
 		{Method: "DELETE", Path: "/merchants/{merchantId}/webhooks/{webhookId}", Handler: admin(jeton.ScopeAdmin, a.deleteWebhook)},
 		{Method: "POST", Path: "/merchants/{merchantId}/webhooks/{webhookId}/test", Handler: admin(jeton.ScopeAdmin, a.testWebhook)},
+
+		// Tips and branding: set by administrators, read by client tokens too.
+		{Method: "PATCH", Path: "/merchants/{merchantId}/tips", Handler: admin(jeton.ScopeAdmin, a.patchTips)},
+		{Method: "GET", Path: "/merchants/{merchantId}/tips", Handler: op(ro, a.getTips), Browser: true},
+		{Method: "PATCH", Path: "/merchants/{merchantId}/stores/{storeId}/tips", Handler: admin(jeton.ScopeAdmin, a.patchTips)},
+		{Method: "GET", Path: "/merchants/{merchantId}/stores/{storeId}/tips", Handler: op(ro, a.getTips), Browser: true},
+		{Method: "PATCH", Path: "/merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/tips", Handler: admin(jeton.ScopeAdmin, a.patchTips)},
+		{Method: "GET", Path: "/merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/tips", Handler: op(ro, a.getTips), Browser: true},
+		{Method: "PATCH", Path: "/merchants/{merchantId}/branding", Handler: admin(jeton.ScopeAdmin, a.patchBranding)},
+		{Method: "GET", Path: "/merchants/{merchantId}/branding", Handler: op(ro, a.getBranding), Browser: true},
+		{Method: "DELETE", Path: "/merchants/{merchantId}/branding", Handler: admin(jeton.ScopeAdmin, a.deleteBranding)},
+		{Method: "PATCH", Path: "/merchants/{merchantId}/stores/{storeId}/branding", Handler: admin(jeton.ScopeAdmin, a.patchBranding)},
+		{Method: "GET", Path: "/merchants/{merchantId}/stores/{storeId}/branding", Handler: op(ro, a.getBranding), Browser: true},
+		{Method: "DELETE", Path: "/merchants/{merchantId}/stores/{storeId}/branding", Handler: admin(jeton.ScopeAdmin, a.deleteBranding)},
+		{Method: "PATCH", Path: "/merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/branding", Handler: admin(jeton.ScopeAdmin, a.patchBranding)},
+		{Method: "GET", Path: "/merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/branding", Handler: op(ro, a.getBranding), Browser: true},
+		{Method: "DELETE", Path: "/merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/branding", Handler: admin(jeton.ScopeAdmin, a.deleteBranding)},
+
+		// Receipts and reports (client tokens too); the receipt page
+		// itself needs no credentials: its address is unguessable.
+		{Method: "GET", Path: "/receipts/{id}/link", Handler: op(ro, a.receiptLink), Browser: true},
+		{Method: "PUT", Path: "/receipts/{id}/email", Handler: op(rw, a.emailReceipt), Browser: true},
+		{Method: "PUT", Path: "/receipts/{id}/print", Handler: op(rw, a.printReceipt), Browser: true},
+		{Method: "GET", Path: "/receipt/{key}", Handler: http.HandlerFunc(a.receiptView), Browser: true},
+		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}/reports", Handler: op(ro, a.reports), Browser: true},
+		{Method: "GET", Path: "/sandbox/outbox", Handler: admin(jeton.ScopeReadOnly, a.sandboxOutbox)},
+		{Method: "POST", Path: "/payments/{paymentId}/capture", Handler: op(rw, a.capturePayment), Browser: true},
+		{Method: "GET", Path: "/payments/{paymentId}/capture", Handler: op(ro, a.captureStatus), Browser: true},
 
 		// Orders, payments and transactions (client tokens too).
 		{Method: "POST", Path: "/orders", Handler: op(rw, a.createOrder), Browser: true},

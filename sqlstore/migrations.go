@@ -299,6 +299,7 @@ CREATE TABLE saga_transactions (
 	card TEXT NOT NULL,
 	rrn TEXT NOT NULL,
 	voided BIGINT NOT NULL,
+	receipt_key TEXT NOT NULL,
 	created_at BIGINT NOT NULL
 );
 CREATE INDEX saga_transactions_merchant ON saga_transactions (merchant_id, created_at);
@@ -324,6 +325,26 @@ CREATE TABLE saga_webhooks (
 	deleted_at BIGINT
 );
 CREATE INDEX saga_webhooks_merchant ON saga_webhooks (merchant_id, created_at);
+CREATE INDEX saga_orders_purchase ON saga_orders (purchase_order_id);
+CREATE TABLE saga_settings (
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	kind TEXT NOT NULL,
+	level TEXT NOT NULL,
+	level_id TEXT NOT NULL,
+	doc TEXT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (merchant_id, kind, level, level_id)
+);
+CREATE TABLE saga_outbox (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	kind TEXT NOT NULL,
+	target TEXT NOT NULL,
+	ref TEXT NOT NULL,
+	body TEXT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX saga_outbox_merchant ON saga_outbox (merchant_id, created_at);
 ALTER TABLE callbacks ADD COLUMN target TEXT NOT NULL DEFAULT '';
 `},
 }

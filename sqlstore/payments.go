@@ -21,7 +21,7 @@ amount, tips, paid, tips_mode, callback_url, doc, created_at, updated_at, versio
 	paymentCols = `id, merchant_id, order_id, terminal_id, owner, method, amount, tip, status, step, failure_reason, card,
 transaction_id, void, capture, refund_reason, next_at, created_at, updated_at, version`
 	txCols = `id, merchant_id, store_id, terminal_id, order_id, payment_id, owner, reference_id, type, amount, tip, fee,
-currency, method, card, rrn, voided, created_at`
+currency, method, card, rrn, voided, receipt_key, created_at`
 	terminalCols = `id, merchant_id, store_id, name, type, serial, manual, status, created_at`
 	webhookCols  = `id, merchant_id, name, url, events, sealed, created_at`
 )
@@ -38,7 +38,16 @@ void = ?, capture = ?, next_at = ?, updated_at = ?, version = version + 1 WHERE 
 	queries["getPaymentAny"] = `SELECT ` + paymentCols + ` FROM saga_payments WHERE id = ?`
 	queries["orderPayments"] = `SELECT ` + paymentCols + ` FROM saga_payments WHERE order_id = ? ORDER BY created_at, id`
 	queries["duePayments"] = `SELECT id FROM saga_payments WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at LIMIT ?`
-	queries["insTx"] = `INSERT INTO saga_transactions (` + txCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	queries["insTx"] = `INSERT INTO saga_transactions (` + txCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	queries["captureTx"] = `UPDATE saga_transactions SET amount = ?, fee = ? WHERE id = ?`
+	queries["txReceipt"] = `SELECT ` + txCols + ` FROM saga_transactions WHERE receipt_key = ?`
+	queries["refunded"] = `SELECT COALESCE(SUM(paid), 0) FROM saga_orders WHERE purchase_order_id = ? AND type = 'RETURN'`
+	queries["settings"] = `SELECT merchant_id, kind, level, level_id, doc, updated_at FROM saga_settings WHERE merchant_id = ? AND kind = ?`
+	queries["putSetting"] = `INSERT INTO saga_settings (merchant_id, kind, level, level_id, doc, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (merchant_id, kind, level, level_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`
+	queries["delSetting"] = `DELETE FROM saga_settings WHERE merchant_id = ? AND kind = ? AND level = ? AND level_id = ?`
+	queries["insOutbox"] = `INSERT INTO saga_outbox (id, merchant_id, kind, target, ref, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	queries["outbox"] = `SELECT id, merchant_id, kind, target, ref, body, created_at FROM saga_outbox WHERE merchant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`
 	queries["voidTx"] = `UPDATE saga_transactions SET voided = 1 WHERE id = ?`
 	queries["insAdj"] = `INSERT INTO saga_adjustments (id, merchant_id, order_id, payment_id, type, amount, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	queries["orderAdj"] = `SELECT id, merchant_id, order_id, payment_id, type, amount, created_at FROM saga_adjustments WHERE order_id = ? ORDER BY created_at, id`
@@ -103,7 +112,7 @@ func scanTx(s scanner) (jeton.Transaction, error) {
 	var card string
 	var voided, created int64
 	err := s.Scan(&t.ID, &t.MerchantID, &t.StoreID, &t.TerminalID, &t.OrderID, &t.PaymentID, &t.Owner, &t.ReferenceID, &t.Type,
-		&t.Amount, &t.Tip, &t.Fee, &t.Currency, &t.Method, &card, &t.RRN, &voided, &created)
+		&t.Amount, &t.Tip, &t.Fee, &t.Currency, &t.Method, &card, &t.RRN, &voided, &t.ReceiptKey, &created)
 	if err != nil {
 		return t, err
 	}
@@ -166,8 +175,13 @@ func (db *DB) WritePayments(ctx context.Context, ch jeton.PaymentChange) error {
 				voided = 1
 			}
 			if _, err := db.exec(ctx, tx, "insTx", t.ID, t.MerchantID, t.StoreID, t.TerminalID, t.OrderID, t.PaymentID, t.Owner, t.ReferenceID,
-				string(t.Type), t.Amount, t.Tip, t.Fee, t.Currency, t.Method, cardJSON(&c), t.RRN, voided, micros(t.CreatedAt)); err != nil {
+				string(t.Type), t.Amount, t.Tip, t.Fee, t.Currency, t.Method, cardJSON(&c), t.RRN, voided, t.ReceiptKey, micros(t.CreatedAt)); err != nil {
 				return fmt.Errorf("insert transaction: %w", err)
+			}
+		}
+		if c := ch.Captured; c != nil {
+			if _, err := db.exec(ctx, tx, "captureTx", c.Amount, c.Fee, c.ID); err != nil {
+				return fmt.Errorf("capture transaction: %w", err)
 			}
 		}
 		for _, id := range ch.Voided {
@@ -476,4 +490,92 @@ func (db *DB) DeleteWebhookEndpoint(ctx context.Context, merchantID, id string) 
 		}
 		return nil
 	})
+}
+
+// Refunded sums what return orders have paid back on a purchase.
+func (db *DB) Refunded(ctx context.Context, purchaseOrderID string) (int64, error) {
+	var n int64
+	err := db.r.QueryRowContext(ctx, db.q["refunded"], purchaseOrderID).Scan(&n)
+	return n, err
+}
+
+// TransactionByReceipt finds the transaction of a receipt page.
+func (db *DB) TransactionByReceipt(ctx context.Context, key string) (jeton.Transaction, error) {
+	t, err := scanTx(db.r.QueryRowContext(ctx, db.q["txReceipt"], key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, jeton.Errorf(jeton.KindNotFound, jeton.KeyNotFound, "Receipt not found")
+	}
+	return t, err
+}
+
+// Settings returns every level of a merchant's settings of one kind.
+func (db *DB) Settings(ctx context.Context, merchantID, kind string) ([]jeton.Setting, error) {
+	rows, err := db.r.QueryContext(ctx, db.q["settings"], merchantID, kind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []jeton.Setting
+	for rows.Next() {
+		var s jeton.Setting
+		var doc string
+		var at int64
+		if err := rows.Scan(&s.MerchantID, &s.Kind, &s.Level, &s.LevelID, &doc, &at); err != nil {
+			return nil, err
+		}
+		s.Doc, s.UpdatedAt = json.RawMessage(doc), fromMicros(at)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// PutSetting stores one level's settings, replacing what it had.
+func (db *DB) PutSetting(ctx context.Context, s jeton.Setting) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := db.exec(ctx, tx, "putSetting", s.MerchantID, s.Kind, s.Level, s.LevelID, string(s.Doc), micros(s.UpdatedAt))
+		return err
+	})
+}
+
+// DeleteSetting removes one level's settings.
+func (db *DB) DeleteSetting(ctx context.Context, merchantID, kind, level, levelID string) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, "delSetting", merchantID, kind, level, levelID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return jeton.Errorf(jeton.KindNotFound, jeton.KeyNotFound, "No configuration at this level")
+		}
+		return nil
+	})
+}
+
+// AddOutbox records a receipt the sandbox sent.
+func (db *DB) AddOutbox(ctx context.Context, m jeton.OutboxMessage) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := db.exec(ctx, tx, "insOutbox", m.ID, m.MerchantID, m.Kind, m.Target, m.Ref, string(m.Body), micros(m.CreatedAt))
+		return err
+	})
+}
+
+// Outbox lists the receipts the sandbox sent for a merchant, newest first.
+func (db *DB) Outbox(ctx context.Context, merchantID string, limit int) ([]jeton.OutboxMessage, error) {
+	rows, err := db.r.QueryContext(ctx, db.q["outbox"], merchantID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []jeton.OutboxMessage{}
+	for rows.Next() {
+		var m jeton.OutboxMessage
+		var body string
+		var at int64
+		if err := rows.Scan(&m.ID, &m.MerchantID, &m.Kind, &m.Target, &m.Ref, &body, &at); err != nil {
+			return nil, err
+		}
+		m.Body, m.CreatedAt = json.RawMessage(body), fromMicros(at)
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }

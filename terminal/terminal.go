@@ -24,6 +24,20 @@ const (
 	CancelTimeout            = 92 // no card presented in time: PAYMENT_CANCELLED "Timeout"
 )
 
+// Tip is the tip the sandbox's customer picks on the tip screen: the
+// first tip level (a percentage of the amount, rounded down), or, in
+// ROUNDUP mode, what rounds the amount up to a whole unit (100 minor
+// units).
+func Tip(p payment.TipPrompt, amount int64) int64 {
+	switch {
+	case p.Mode == "ROUNDUP":
+		return (100 - amount%100) % 100
+	case len(p.Levels) > 0:
+		return amount/100*p.Levels[0] + amount%100*p.Levels[0]/100
+	}
+	return 0
+}
+
 // PINThreshold is the amount from which the sandbox card asks for a PIN
 // (contactless below it, chip and PIN above).
 const PINThreshold = 50000
@@ -41,12 +55,18 @@ var Card = jeton.Card{Brand: "VISA", Label: "Visa Debit", TruncatedPan: "0010", 
 
 // Step runs a payment on a virtual terminal from the card prompt to the
 // acquirer's answer, by the test amounts.
-func (s *Sandbox) Step(_ context.Context, t jeton.Terminal, o jeton.Order, p jeton.Payment) (payment.Outcome, error) {
+func (s *Sandbox) Step(_ context.Context, in payment.StepInput) (payment.Outcome, error) {
+	p := in.Payment
 	cents := p.Amount % 100
 	if cents < 0 {
 		cents = -cents
 	}
-	out := payment.Outcome{Events: []string{"AWAITING_CARD"}}
+	var out payment.Outcome
+	if in.Tip != nil {
+		out.Events = append(out.Events, "SELECT_TIP")
+		out.Tip = Tip(*in.Tip, p.Amount)
+	}
+	out.Events = append(out.Events, "AWAITING_CARD")
 	switch cents {
 	case CancelOnTerminal:
 		out.Cancelled = "Cancelled on the terminal"

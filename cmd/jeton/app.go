@@ -92,7 +92,7 @@ type appConfig struct {
 	// TerminalAfter is how long a sandbox terminal takes to act on a
 	// new payment (0: at once).
 	TerminalAfter time.Duration
-	Hold        time.Duration // sandbox CS2 hold (0: 7 days)
+	Hold          time.Duration // sandbox CS2 hold (0: 7 days)
 	// CallbackWorkers bounds concurrent callback deliveries per instance.
 	CallbackWorkers int
 	// CallbackClient makes the calls to merchants (nil: a pooled client).

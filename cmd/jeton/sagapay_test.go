@@ -497,3 +497,289 @@ func (r reply) errKeySaga() string {
 	k, _ := r.Body["key"].(string)
 	return k
 }
+
+// storeOf returns the store of the fixture's terminal.
+func (f *sagaFixture) storeOf(t *testing.T) string {
+	t.Helper()
+	return f.e.do("GET", "/terminals/"+f.terminal, f.admin, nil).data()["storeId"].(string)
+}
+
+// pay creates an order of total and pays it with the card, returning the
+// order and payment ids once the payment is terminal.
+func (f *sagaFixture) pay(t *testing.T, hdr map[string]string, total int64, extra map[string]any) (string, string, map[string]any) {
+	t.Helper()
+	o := f.order(hdr, total, extra)
+	if o.Status != 201 {
+		t.Fatalf("order: %s", o.Raw)
+	}
+	id := o.data()["orderId"].(string)
+	p := f.e.do("POST", "/payments", hdr, map[string]any{"orderId": id, "paymentMethod": "CARD"})
+	if p.Status != 201 {
+		t.Fatalf("payment: %s", p.Raw)
+	}
+	pid := p.data()["paymentId"].(string)
+	return id, pid, f.waitPayment(t, hdr, pid)
+}
+
+// TestSagaPayTipsBrandingReceipts: tips set at three levels resolve field
+// by field; the sandbox customer tips on the terminal, and the tip is an
+// adjustment of the order and part of the transaction; the receipt page
+// wears the store's branding; email and print land in the sandbox outbox.
+func TestSagaPayTipsBrandingReceipts(t *testing.T) {
+	backends(t, func(t *testing.T, e0 *env) {
+		e := tradingEnv(t, e0.backend, 2*time.Second)
+		f := newSagaFixture(t, e, "Tip Bar")
+		store := f.storeOf(t)
+		mbase := "/merchants/" + f.m.Merchant.ID
+		sbase := mbase + "/stores/" + store
+		tbase := sbase + "/terminals/" + f.terminal
+		for _, c := range []struct {
+			path string
+			body map[string]any
+			msg  string
+		}{
+			{mbase + "/tips", map[string]any{"tipConfig": "ENABLED", "tipLevel1": 10, "tipLevel2": 15, "tipLevel3": 20, "tipDisplayFormat": "PERCENTAGE"}, "MERCHANT config updated successfully"},
+			{sbase + "/tips", map[string]any{"tipLevel1": 12}, "STORE config updated successfully"},
+			{tbase + "/tips", map[string]any{"tipLevel2": 18}, "TERMINAL config updated successfully"},
+		} {
+			if r := e.do("PATCH", c.path, f.admin, c.body); r.Status != 200 || r.Body["message"] != c.msg {
+				t.Fatalf("PATCH %s: %s", c.path, r.Raw)
+			}
+		}
+		u := f.token("diner")
+		got := e.do("GET", tbase+"/tips", u, nil) // client tokens read tips
+		if d := got.data(); got.Status != 200 || d["tipConfig"] != "ENABLED" || d["tipLevel1"] != float64(12) || d["tipLevel2"] != float64(18) || d["tipLevel3"] != float64(20) {
+			t.Fatalf("effective terminal tips: %s", got.Raw)
+		}
+		if d := e.do("GET", mbase+"/tips", u, nil).data(); d["tipLevel1"] != float64(10) {
+			t.Errorf("merchant tips: %v", d)
+		}
+		if r := e.do("PATCH", mbase+"/tips", u, map[string]any{"tipLevel1": 1}); r.Status != 403 {
+			t.Errorf("client token setting tips: %s", r.Raw)
+		}
+		for _, bad := range []map[string]any{{"tipConfig": "MAYBE"}, {"tipLevel1": 101}, {"tipLevel1": -1}, {"surprise": true}} {
+			if r := e.do("PATCH", mbase+"/tips", f.admin, bad); r.Status != 400 {
+				t.Errorf("bad tips %v: %s", bad, r.Raw)
+			}
+		}
+
+		// The customer picks the first level (12% at this terminal).
+		orderID, payID, st := f.pay(t, u, 10000, nil)
+		if st["paymentStatus"] != "PAYMENT_COMPLETED" {
+			t.Fatalf("tipped payment: %v", st)
+		}
+		if p := e.do("GET", "/payments/"+payID, u, nil).data(); p["tip"] != float64(1200) || p["amount"] != float64(11200) {
+			t.Errorf("payment with tip: %v", p)
+		}
+		today := e.clock.Now().UTC().Format("2006-01-02")
+		adj := e.do("GET", "/orders/"+orderID+"/adjustments?startDate="+today+"&endDate="+today, u, nil)
+		if a := adj.Body["data"].([]any); len(a) != 1 || a[0].(map[string]any)["amount"] != float64(1200) || a[0].(map[string]any)["adjustmentType"] != "tips" {
+			t.Errorf("adjustments: %s", adj.Raw)
+		}
+		if r := e.do("GET", "/orders/"+orderID+"/adjustments", u, nil); r.Status != 400 {
+			t.Errorf("adjustments without dates: %s", r.Raw)
+		}
+		if o := e.do("GET", "/orders/"+orderID, u, nil).data(); o["totalOrderAmount"].(map[string]any)["total"] != float64(11200) {
+			t.Errorf("order total with tip: %v", o["totalOrderAmount"])
+		}
+		tx := e.do("GET", "/transactions/"+payID+"/list", u, nil).Body["data"].([]any)[0].(map[string]any)
+		if tx["amount"] != "11200" {
+			t.Errorf("transaction with tip: %v", tx)
+		}
+		waitUntil(t, "SELECT_TIP event", func() bool {
+			return strings.Contains(strings.Join(f.hooks.events(orderID), ","), "order.terminal.event:SELECT_TIP")
+		})
+		// tipsMode NONE skips the screen; ROUNDUP rounds up to a whole unit.
+		_, payNone, _ := f.pay(t, u, 5000, map[string]any{"controlFunctions": map[string]any{"tipsMode": "NONE"}})
+		if p := e.do("GET", "/payments/"+payNone, u, nil).data(); p["tip"] != float64(0) {
+			t.Errorf("tipsMode NONE: %v", p)
+		}
+		_, payRound, _ := f.pay(t, u, 4530, map[string]any{"controlFunctions": map[string]any{"tipsMode": "ROUNDUP"}})
+		if p := e.do("GET", "/payments/"+payRound, u, nil).data(); p["tip"] != float64(70) || p["amount"] != float64(4600) {
+			t.Errorf("tipsMode ROUNDUP: %v", p)
+		}
+
+		// Branding: merchant colours, the store's own brand colour.
+		if r := e.do("PATCH", mbase+"/branding", f.admin, map[string]any{"brandColor": "#112233", "accentColor": "#445566", "rectShape": "pill"}); r.Status != 200 {
+			t.Fatalf("merchant branding: %s", r.Raw)
+		}
+		if r := e.do("PATCH", sbase+"/branding", f.admin, map[string]any{"brandColor": "#AA0000", "logoUrl": "https://cdn.example/logo.png"}); r.Status != 200 {
+			t.Fatalf("store branding: %s", r.Raw)
+		}
+		b := e.do("GET", sbase+"/branding", u, nil).data()
+		if b["brandColor"] != "#AA0000" || b["accentColor"] != "#445566" || b["rectShape"] != "PILL" {
+			t.Errorf("effective store branding: %v", b)
+		}
+		for _, bad := range []map[string]any{{"brandColor": "red"}, {"logoUrl": "http://x/logo.png"}, {"fontType": "comic"}, {"rectShape": "round"}} {
+			if r := e.do("PATCH", mbase+"/branding", f.admin, bad); r.Status != 400 {
+				t.Errorf("bad branding %v: %s", bad, r.Raw)
+			}
+		}
+
+		// The receipt page, by its link, without credentials.
+		link := e.do("GET", "/receipts/"+orderID+"/link", u, nil)
+		if link.Status != 200 {
+			t.Fatalf("receipt link: %s", link.Raw)
+		}
+		url := link.data()["receiptURL"].(string)
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{"#AA0000", "#445566", "1.5rem", "https://cdn.example/logo.png", "112.00 752", "12.00 752", "0010", "Trial Store", "Tip Bar"} {
+			if !strings.Contains(string(page), want) {
+				t.Errorf("receipt page lacks %q", want)
+			}
+		}
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("receipt page: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if r, _ := http.Get(e.srv.URL + "/receipt/0123456789abcdef0123456789abcdef"); r.StatusCode != 404 {
+			t.Errorf("unknown receipt: %d", r.StatusCode)
+		}
+		if r := e.do("GET", "/receipts/"+orderID+"/link", f.token("stranger"), nil); r.Status != 404 {
+			t.Errorf("another user's receipt: %s", r.Raw)
+		}
+		// Email and print go to the sandbox outbox.
+		if r := e.do("PUT", "/receipts/"+payID+"/email", u, map[string]any{"email": "diner@example.com"}); r.Status != 200 || r.Body["message"] != "Email Sent" {
+			t.Errorf("email receipt: %s", r.Raw)
+		}
+		if r := e.do("PUT", "/receipts/"+payID+"/email", u, map[string]any{"email": "nope"}); r.Status != 400 {
+			t.Errorf("bad email: %s", r.Raw)
+		}
+		if r := e.do("PUT", "/receipts/"+payID+"/print", u, map[string]any{"language": "sv"}); r.Status != 200 {
+			t.Errorf("print receipt: %s", r.Raw)
+		}
+		out := e.do("GET", "/sandbox/outbox", f.core, nil)
+		msgs := out.Body["data"].([]any)
+		if len(msgs) != 2 || msgs[0].(map[string]any)["kind"] != "print" || msgs[0].(map[string]any)["target"] != f.terminal ||
+			msgs[1].(map[string]any)["target"] != "diner@example.com" {
+			t.Errorf("outbox: %s", out.Raw)
+		}
+		if r := e.do("GET", "/sandbox/outbox", u, nil); r.Status != 403 {
+			t.Errorf("client token on the outbox: %s", r.Raw)
+		}
+		// Deleting the store's branding brings back the merchant's.
+		if r := e.do("DELETE", sbase+"/branding", f.admin, nil); r.Status != 200 || !strings.Contains(r.Raw2(), "type STORE") {
+			t.Errorf("delete store branding: %s", r.Raw)
+		}
+		if b := e.do("GET", sbase+"/branding", u, nil).data(); b["brandColor"] != "#112233" {
+			t.Errorf("branding after delete: %v", b)
+		}
+	})
+}
+
+// TestSagaPayRefundsCaptureReports: refunds through return orders (in
+// store with the card, online with CARD_NP) never exceed the purchase;
+// delayed capture and PRE-AUTH; the reports equal the transactions.
+func TestSagaPayRefundsCaptureReports(t *testing.T) {
+	backends(t, func(t *testing.T, e0 *env) {
+		e := tradingEnv(t, e0.backend, 2*time.Second)
+		f := newSagaFixture(t, e, "Refund Shop")
+		purchase, _, st := f.pay(t, f.core, 20000, nil)
+		if st["paymentStatus"] != "PAYMENT_COMPLETED" {
+			t.Fatalf("purchase: %v", st)
+		}
+		// A partial refund, the legacy way (type return + purchaseOrderId),
+		// paid back card-not-present.
+		ret := e.do("POST", "/orders", f.core, map[string]any{"terminal$id": f.terminal, "type": "return", "purchaseOrderId": purchase,
+			"orderLines": []any{map[string]any{"id": "1", "name": "Coffee", "quantity": 1, "itemAmount": map[string]any{"regular": 5000, "total": 5000, "currency": "752"}}}})
+		if ret.Status != 201 {
+			t.Fatalf("return order: %s", ret.Raw)
+		}
+		retID := ret.data()["orderId"].(string)
+		if r := e.do("POST", "/payments", f.core, map[string]any{"orderId": retID, "paymentMethod": "CARD_NP"}); r.Status != 400 {
+			t.Errorf("CARD_NP without a reason: %s", r.Raw)
+		}
+		rp := e.do("POST", "/payments", f.core, map[string]any{"orderId": retID, "paymentMethod": "CARD_NP",
+			"refundProcessingParams": map[string]any{"refundReason": "CUSTOMER_INITIATED_RETURN"}})
+		if rp.Status != 201 {
+			t.Fatalf("refund payment: %s", rp.Raw)
+		}
+		if st := f.waitPayment(t, f.core, rp.data()["paymentId"].(string)); st["paymentStatus"] != "PAYMENT_COMPLETED" {
+			t.Fatalf("refund: %v", st)
+		}
+		// The new schema's way: negative quantity with the line's purchaseOrderId.
+		over := e.do("POST", "/orders", f.core, map[string]any{"terminal$id": f.terminal,
+			"orderLines": []any{map[string]any{"id": "1", "name": "Coffee", "quantity": -1, "purchaseOrderId": purchase,
+				"amount": map[string]any{"regular": -15001, "total": -15001, "currency": "752"}}}})
+		if over.Status != 400 || over.errKeySaga() != jeton.KeyAmountInvalid {
+			t.Errorf("refund above what is left: %s", over.Raw)
+		}
+		rest := e.do("POST", "/orders", f.core, map[string]any{"terminal$id": f.terminal,
+			"orderLines": []any{map[string]any{"id": "1", "name": "Coffee", "quantity": -1, "purchaseOrderId": purchase,
+				"amount": map[string]any{"regular": -15000, "total": -15000, "currency": "752"}}},
+			"controlFunctions": map[string]any{"initiatePaymentsOptions": map[string]any{"paymentMethod": "CARD"}}})
+		if rest.Status != 201 {
+			t.Fatalf("refund of the rest: %s", rest.Raw)
+		}
+		f.waitPayment(t, f.core, rest.data()["paymentId"].(string))
+		if r := e.do("POST", "/orders", f.core, map[string]any{"terminal$id": f.terminal, "type": "return", "purchaseOrderId": purchase,
+			"totalOrderAmount": map[string]any{"total": 1, "currency": "752"}}); r.Status != 400 {
+			t.Errorf("refund of a fully refunded purchase: %s", r.Raw)
+		}
+		refunds := e.do("GET", "/transactions/"+retID+"/list", f.core, nil).Body["data"].([]any)
+		if len(refunds) != 1 || refunds[0].(map[string]any)["type"] != "RETURN" || refunds[0].(map[string]any)["amount"] != "5000" {
+			t.Errorf("refund transaction: %v", refunds)
+		}
+
+		// Delayed capture: authorized at completion, captured later; a
+		// PRE-AUTH capture sets a lower final amount.
+		_, delayed, _ := f.pay(t, f.core, 3000, map[string]any{"controlFunctions": map[string]any{"delayCapture": true}})
+		if c := e.do("GET", "/payments/"+delayed+"/capture", f.core, nil).data(); c["captureStatus"] != "PENDING" {
+			t.Errorf("delayed capture before capture: %v", c)
+		}
+		if r := e.do("POST", "/payments/"+delayed+"/capture", f.core, map[string]any{"amount": 100}); r.Status != 400 {
+			t.Errorf("amount on a delayCapture (not PRE-AUTH) capture: %s", r.Raw)
+		}
+		if r := e.do("POST", "/payments/"+delayed+"/capture", f.core, nil); r.Status != 201 {
+			t.Errorf("capture: %s", r.Raw)
+		}
+		if c := e.do("GET", "/payments/"+delayed+"/capture", f.core, nil).data(); c["captureStatus"] != "SUCCESS" {
+			t.Errorf("after capture: %v", c)
+		}
+		_, pre, _ := f.pay(t, f.core, 8000, map[string]any{"controlFunctions": map[string]any{"authMode": "PRE-AUTH"}})
+		if r := e.do("POST", "/payments/"+pre+"/capture", f.core, map[string]any{"amount": 9000}); r.Status != 400 {
+			t.Errorf("capture above the authorization: %s", r.Raw)
+		}
+		if r := e.do("POST", "/payments/"+pre+"/capture", f.core, map[string]any{"amount": 6500}); r.Status != 201 {
+			t.Fatalf("PRE-AUTH capture: %s", r.Raw)
+		}
+		if tx := e.do("GET", "/transactions/"+pre+"/list", f.core, nil).Body["data"].([]any)[0].(map[string]any); tx["amount"] != "6500" {
+			t.Errorf("captured transaction: %v", tx)
+		}
+		_, plain, _ := f.pay(t, f.core, 1000, nil)
+		if r := e.do("POST", "/payments/"+plain+"/capture", f.core, nil); r.Status != 409 {
+			t.Errorf("capturing a payment captured with the sale: %s", r.Raw)
+		}
+		// A voided sale counts for nothing.
+		_, voided, _ := f.pay(t, f.core, 700, nil)
+		if r := e.do("PUT", "/payments/"+voided+"/void", f.core, nil); r.data()["voidStatus"] != "VOIDED" {
+			t.Errorf("void: %s", r.Raw)
+		}
+
+		// The report equals the transactions: sales 20000+3000+6500+1000,
+		// refunds 5000+15000, fees 1.49% of each (rounded down).
+		rep := e.do("GET", "/partners/"+f.m.Merchant.PartnerID+"/merchants/"+f.m.Merchant.ID+"/reports", f.core, nil)
+		rows := rep.Body["data"].([]any)
+		if rep.Status != 200 || len(rows) != 1 {
+			t.Fatalf("report: %s", rep.Raw)
+		}
+		row := rows[0].(map[string]any)
+		fee := func(v int64) int64 { return v * 149 / 10000 }
+		wantFee := fee(20000) + fee(3000) + fee(6500) + fee(1000) + fee(5000) + fee(15000)
+		if row["totalSale"] != float64(30500) || row["totalRefund"] != float64(20000) || row["fee"] != float64(wantFee) ||
+			row["payout"] != float64(30500-20000-wantFee) || row["reportType"] != "DAILY" {
+			t.Errorf("report row: %v (fee want %d)", row, wantFee)
+		}
+		if r := e.do("GET", "/partners/"+f.m.Merchant.PartnerID+"/merchants/"+f.m.Merchant.ID+"/reports?reportType=MONTHLY", f.core, nil); r.Body["data"].([]any)[0].(map[string]any)["reportType"] != "MONTHLY" {
+			t.Errorf("monthly report: %s", r.Raw)
+		}
+		g := newSagaFixture(t, e, "Nosy")
+		if r := e.do("GET", "/partners/"+f.m.Merchant.PartnerID+"/merchants/"+f.m.Merchant.ID+"/reports", g.core, nil); r.Status != 404 {
+			t.Errorf("another merchant's report: %s", r.Raw)
+		}
+	})
+}
