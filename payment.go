@@ -145,6 +145,10 @@ type Payment struct {
 	Capture string
 	// RefundReason is set on a refund (CARD_NP) payment.
 	RefundReason string
+	// Control is what a tester did on a manual sandbox terminal (the
+	// tip chosen, the card presented, a cancellation), for its
+	// processor to read.
+	Control json.RawMessage
 	// NextAt is when the sandbox terminal acts next; zero when it waits
 	// for nothing (a terminal status, or a control in manual mode).
 	NextAt    time.Time
@@ -315,6 +319,8 @@ type PaymentStore interface {
 	Payment(ctx context.Context, merchantID, id string) (Payment, error)
 	PaymentAny(ctx context.Context, id string) (Payment, error)
 	OrderPayments(ctx context.Context, orderID string) ([]Payment, error)
+	// ActivePayment returns the payment under way on a terminal.
+	ActivePayment(ctx context.Context, terminalID string) (Payment, error)
 	// Transactions lists a merchant's transactions newest first; owner
 	// "" for all, ref "" for all, else those of that order, payment or
 	// transaction id.

@@ -49,7 +49,13 @@ func (s *Service) advance(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.cfg.Processor.Step(ctx, StepInput{Terminal: t, Order: o, Payment: p, Tip: tip})
+	in := StepInput{Terminal: t, Order: o, Payment: p, Tip: tip, Now: s.now()}
+	if len(p.Control) > 0 {
+		if err := json.Unmarshal(p.Control, &in.Control); err != nil {
+			return err
+		}
+	}
+	out, err := s.cfg.Processor.Step(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -73,7 +79,10 @@ func (s *Service) advance(ctx context.Context, id string) error {
 	}
 	switch {
 	case out.Wait:
-		p.NextAt = now.Add(max(out.Retry, 100*time.Millisecond))
+		p.NextAt = out.Until
+		if !p.NextAt.After(now) {
+			p.NextAt = now.Add(time.Second)
+		}
 	case out.Approved:
 		if out.Tip > 0 {
 			p.Tip = out.Tip

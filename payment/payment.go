@@ -30,20 +30,39 @@ type Processor interface {
 }
 
 // StepInput is a payment as its terminal sees it, with the tip screen to
-// show (nil for none).
+// show (nil for none) and what a tester did on a manual terminal.
 type StepInput struct {
 	Terminal jeton.Terminal
 	Order    jeton.Order
 	Payment  jeton.Payment
 	Tip      *TipPrompt
+	Control  Control
+	Now      time.Time
 }
+
+// Control is what a tester did on a manual sandbox terminal.
+type Control struct {
+	// TipLevel picks tip level 1 to 3; TipAmount a free amount; NoTip
+	// declines to tip.
+	TipLevel  int   `json:"tipLevel,omitempty"`
+	TipAmount int64 `json:"tipAmount,omitempty"`
+	NoTip     bool  `json:"noTip,omitempty"`
+	// Card is the brand of the test card presented (VISA, MASTERCARD,
+	// AMEX); empty until one is.
+	Card   string `json:"card,omitempty"`
+	Cancel bool   `json:"cancel,omitempty"`
+}
+
+// TipChosen says whether the tester answered the tip screen.
+func (c Control) TipChosen() bool { return c.TipLevel > 0 || c.TipAmount > 0 || c.NoTip }
 
 // Outcome is what a terminal did with a payment since its last step.
 type Outcome struct {
 	// Wait: nothing happened yet (a manual terminal waiting for its
-	// controls); the payment is looked at again after Retry.
+	// controls); the payment is looked at again at Until, or when a
+	// control arrives.
 	Wait  bool
-	Retry time.Duration
+	Until time.Time
 	// Events the terminal passed, in order (AWAITING_CARD, ...).
 	Events []string
 	Tip    int64
@@ -300,6 +319,9 @@ func (s *Service) InitiatePayment(ctx context.Context, c Caller, in PaymentInput
 	if err != nil {
 		return jeton.Payment{}, err
 	}
+	if err := s.terminalFree(ctx, t); err != nil {
+		return jeton.Payment{}, err
+	}
 	now := s.now()
 	p, err := s.newPayment(ctx, c, &o, t, in, now)
 	if err != nil {
@@ -318,6 +340,63 @@ func (s *Service) InitiatePayment(ctx context.Context, c Caller, in PaymentInput
 	}
 	s.kickAt(p.ID, p.NextAt)
 	return *p, nil
+}
+
+// terminalFree refuses a second payment on a manual terminal: a tester
+// works one payment at a time, as on a real terminal. Virtual automatic
+// terminals take any number at once.
+func (s *Service) terminalFree(ctx context.Context, t jeton.Terminal) error {
+	if !t.Manual {
+		return nil
+	}
+	_, err := s.cfg.Store.ActivePayment(ctx, t.ID)
+	switch jeton.ErrorKey(err) {
+	case jeton.KeyPaymentNotFound:
+		return nil
+	case "":
+		return conflict(jeton.KeyPaymentPending, "terminal %s is busy with another payment; cancel it or wait", t.ID)
+	}
+	return err
+}
+
+// Control records what a tester did on a manual terminal, for the
+// payment under way on it, and has the terminal act on it at once.
+func (s *Service) Control(ctx context.Context, merchantID, terminalID string, apply func(*Control) error) (jeton.Payment, error) {
+	t, err := s.cfg.Store.Terminal(ctx, merchantID, terminalID)
+	if err != nil {
+		return jeton.Payment{}, err
+	}
+	if !t.Manual {
+		return jeton.Payment{}, conflict(jeton.KeyPaymentState, "terminal %s acts by itself; controls drive manual terminals (registered with a code starting with 9)", t.ID)
+	}
+	for {
+		p, err := s.cfg.Store.ActivePayment(ctx, t.ID)
+		if err != nil {
+			return p, err
+		}
+		var c Control
+		if len(p.Control) > 0 {
+			if err := json.Unmarshal(p.Control, &c); err != nil {
+				return p, jeton.Internal(err)
+			}
+		}
+		if err := apply(&c); err != nil {
+			return p, err
+		}
+		if p.Control, err = json.Marshal(c); err != nil {
+			return p, err
+		}
+		now := s.now()
+		p.NextAt, p.UpdatedAt = now, now
+		err = s.cfg.Store.WritePayments(ctx, jeton.PaymentChange{Payment: &p})
+		if jeton.ErrorKey(err) == jeton.KeyConflict {
+			continue
+		}
+		if err == nil {
+			s.kick(p.ID)
+		}
+		return p, err
+	}
 }
 
 // newPayment checks that a payment may start on o and moves o to

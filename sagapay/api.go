@@ -107,6 +107,9 @@ func (a *API) Routes() []httpserver.Route {
 		{Method: "GET", Path: "/receipt/{key}", Handler: http.HandlerFunc(a.receiptView), Browser: true},
 		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}/reports", Handler: op(ro, a.reports), Browser: true},
 		{Method: "GET", Path: "/sandbox/outbox", Handler: admin(jeton.ScopeReadOnly, a.sandboxOutbox)},
+		{Method: "POST", Path: "/sandbox/terminals/{terminalId}/tip", Handler: admin(jeton.ScopeCoreAccess, a.controlTip)},
+		{Method: "POST", Path: "/sandbox/terminals/{terminalId}/card", Handler: admin(jeton.ScopeCoreAccess, a.controlCard)},
+		{Method: "POST", Path: "/sandbox/terminals/{terminalId}/cancel", Handler: admin(jeton.ScopeCoreAccess, a.controlCancel)},
 		{Method: "POST", Path: "/payments/{paymentId}/capture", Handler: op(rw, a.capturePayment), Browser: true},
 		{Method: "GET", Path: "/payments/{paymentId}/capture", Handler: op(ro, a.captureStatus), Browser: true},
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/payment"
+	"github.com/jetonhq/jeton/terminal"
 )
 
 // Sandbox terminals. A real terminal shows a 6-digit code on its screen;
@@ -60,7 +62,7 @@ func (a *API) registerDevice(w http.ResponseWriter, r *http.Request, k jeton.API
 		name = "Sandbox terminal " + code
 	}
 	t := jeton.Terminal{ID: jeton.NewID(), MerchantID: m.ID, StoreID: st.ID, Name: name, Type: typ, Serial: code,
-		Status: "REGISTERED", CreatedAt: a.now().UTC()}
+		Manual: sixDigits.MatchString(code) && code[0] == '9', Status: "REGISTERED", CreatedAt: a.now().UTC()}
 	got, created, err := a.payments.RegisterTerminal(r.Context(), t)
 	if err != nil {
 		a.fail(w, r, err)
@@ -132,4 +134,82 @@ func (a *API) listTerminals(w http.ResponseWriter, r *http.Request, k jeton.APIK
 	w.Header().Set("X-Page-Number", strconv.Itoa(page))
 	w.Header().Set("X-Total-Items", strconv.Itoa(total))
 	a.ok(w, r, http.StatusOK, out, "Terminal records fetched successfully")
+}
+
+type tipControl struct {
+	TipLevel  int   `json:"tipLevel"`
+	TipAmount int64 `json:"tipAmount"`
+	NoTip     bool  `json:"noTip"`
+}
+
+type cardControl struct {
+	Card string `json:"card"`
+}
+
+// control applies a sandbox control to the payment under way on a manual
+// terminal and answers that payment.
+func (a *API) control(w http.ResponseWriter, r *http.Request, m jeton.Merchant, apply func(*payment.Control) error) {
+	p, err := a.payments.Control(r.Context(), m.ID, r.PathValue("terminalId"), apply)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.ok(w, r, http.StatusOK, paymentView(p), "Control applied")
+}
+
+func (a *API) controlTip(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {
+	var req tipControl
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	set := 0
+	for _, b := range []bool{req.TipLevel != 0, req.TipAmount != 0, req.NoTip} {
+		if b {
+			set++
+		}
+	}
+	switch {
+	case set != 1:
+		a.fail(w, r, invalid("give one of tipLevel (1 to 3), tipAmount (minor units) or noTip"))
+		return
+	case req.TipLevel < 0 || req.TipLevel > 3:
+		a.fail(w, r, invalid("tipLevel is 1, 2 or 3"))
+		return
+	case req.TipAmount < 0 || req.TipAmount > MaxAmount:
+		a.fail(w, r, invalid("tipAmount is out of range"))
+		return
+	}
+	a.control(w, r, m, func(c *payment.Control) error {
+		c.TipLevel, c.TipAmount, c.NoTip = req.TipLevel, req.TipAmount, req.NoTip
+		return nil
+	})
+}
+
+func (a *API) controlCard(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {
+	var req cardControl
+	if r.ContentLength != 0 {
+		if err := decode(r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if req.Card == "" {
+		req.Card = "VISA"
+	}
+	if _, ok := terminal.Cards[req.Card]; !ok {
+		a.fail(w, r, invalid("card is one of the sandbox's test cards: VISA, MASTERCARD or AMEX"))
+		return
+	}
+	a.control(w, r, m, func(c *payment.Control) error {
+		c.Card = req.Card
+		return nil
+	})
+}
+
+func (a *API) controlCancel(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {
+	a.control(w, r, m, func(c *payment.Control) error {
+		c.Cancel = true
+		return nil
+	})
 }

@@ -274,6 +274,7 @@ CREATE TABLE saga_payments (
 	void TEXT NOT NULL,
 	capture TEXT NOT NULL,
 	refund_reason TEXT NOT NULL,
+	control TEXT NOT NULL,
 	next_at BIGINT,
 	created_at BIGINT NOT NULL,
 	updated_at BIGINT NOT NULL,
@@ -281,6 +282,7 @@ CREATE TABLE saga_payments (
 );
 CREATE INDEX saga_payments_order ON saga_payments (order_id);
 CREATE INDEX saga_payments_due ON saga_payments (next_at) WHERE next_at IS NOT NULL;
+CREATE INDEX saga_payments_terminal ON saga_payments (terminal_id, status);
 CREATE TABLE saga_transactions (
 	id TEXT PRIMARY KEY,
 	merchant_id TEXT NOT NULL REFERENCES merchants (id),

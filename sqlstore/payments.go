@@ -19,7 +19,7 @@ const (
 	orderCols = `id, merchant_id, store_id, terminal_id, owner, type, purchase_order_id, reference_id, status, currency,
 amount, tips, paid, tips_mode, callback_url, doc, created_at, updated_at, version`
 	paymentCols = `id, merchant_id, order_id, terminal_id, owner, method, amount, tip, status, step, failure_reason, card,
-transaction_id, void, capture, refund_reason, next_at, created_at, updated_at, version`
+transaction_id, void, capture, refund_reason, control, next_at, created_at, updated_at, version`
 	txCols = `id, merchant_id, store_id, terminal_id, order_id, payment_id, owner, reference_id, type, amount, tip, fee,
 currency, method, card, rrn, voided, receipt_key, created_at`
 	terminalCols = `id, merchant_id, store_id, name, type, serial, manual, status, created_at`
@@ -31,9 +31,10 @@ func init() {
 	queries["updOrder"] = `UPDATE saga_orders SET terminal_id = ?, reference_id = ?, status = ?, currency = ?, amount = ?, tips = ?, paid = ?,
 tips_mode = ?, callback_url = ?, doc = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`
 	queries["getOrder"] = `SELECT ` + orderCols + ` FROM saga_orders WHERE merchant_id = ? AND id = ?`
-	queries["insPayment"] = `INSERT INTO saga_payments (` + paymentCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
+	queries["insPayment"] = `INSERT INTO saga_payments (` + paymentCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
 	queries["updPayment"] = `UPDATE saga_payments SET amount = ?, tip = ?, status = ?, step = ?, failure_reason = ?, card = ?, transaction_id = ?,
-void = ?, capture = ?, next_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`
+void = ?, capture = ?, control = ?, next_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`
+	queries["activePayment"] = `SELECT ` + paymentCols + ` FROM saga_payments WHERE terminal_id = ? AND status IN ('PAYMENT_INITIATED', 'PAYMENT_PROCESSING', 'PAYMENT_PROCESSED') ORDER BY created_at DESC LIMIT 1`
 	queries["getPayment"] = `SELECT ` + paymentCols + ` FROM saga_payments WHERE merchant_id = ? AND id = ?`
 	queries["getPaymentAny"] = `SELECT ` + paymentCols + ` FROM saga_payments WHERE id = ?`
 	queries["orderPayments"] = `SELECT ` + paymentCols + ` FROM saga_payments WHERE order_id = ? ORDER BY created_at, id`
@@ -86,11 +87,11 @@ func cardJSON(c *jeton.Card) string {
 
 func scanPayment(s scanner) (jeton.Payment, error) {
 	var p jeton.Payment
-	var card string
+	var card, control string
 	var next sql.NullInt64
 	var created, updated int64
 	err := s.Scan(&p.ID, &p.MerchantID, &p.OrderID, &p.TerminalID, &p.Owner, &p.Method, &p.Amount, &p.Tip, &p.Status, &p.Step,
-		&p.FailureReason, &card, &p.TransactionID, &p.Void, &p.Capture, &p.RefundReason, &next, &created, &updated, &p.Version)
+		&p.FailureReason, &card, &p.TransactionID, &p.Void, &p.Capture, &p.RefundReason, &control, &next, &created, &updated, &p.Version)
 	if err != nil {
 		return p, err
 	}
@@ -102,6 +103,9 @@ func scanPayment(s scanner) (jeton.Payment, error) {
 	}
 	if next.Valid {
 		p.NextAt = fromMicros(next.Int64)
+	}
+	if control != "" {
+		p.Control = json.RawMessage(control)
 	}
 	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return p, nil
@@ -154,12 +158,12 @@ func (db *DB) WritePayments(ctx context.Context, ch jeton.PaymentChange) error {
 			if ch.NewPayment {
 				if _, err := db.exec(ctx, tx, "insPayment", p.ID, p.MerchantID, p.OrderID, p.TerminalID, p.Owner, p.Method, p.Amount, p.Tip,
 					string(p.Status), p.Step, p.FailureReason, cardJSON(p.Card), p.TransactionID, p.Void, p.Capture, p.RefundReason,
-					nullTime(p.NextAt), micros(p.CreatedAt), micros(p.UpdatedAt)); err != nil {
+					string(p.Control), nullTime(p.NextAt), micros(p.CreatedAt), micros(p.UpdatedAt)); err != nil {
 					return fmt.Errorf("insert payment: %w", err)
 				}
 			} else {
 				res, err := db.exec(ctx, tx, "updPayment", p.Amount, p.Tip, string(p.Status), p.Step, p.FailureReason, cardJSON(p.Card),
-					p.TransactionID, p.Void, p.Capture, nullTime(p.NextAt), micros(p.UpdatedAt), p.ID, p.Version)
+					p.TransactionID, p.Void, p.Capture, string(p.Control), nullTime(p.NextAt), micros(p.UpdatedAt), p.ID, p.Version)
 				if err != nil {
 					return fmt.Errorf("update payment: %w", err)
 				}
@@ -578,4 +582,13 @@ func (db *DB) Outbox(ctx context.Context, merchantID string, limit int) ([]jeton
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// ActivePayment returns the payment under way on a terminal.
+func (db *DB) ActivePayment(ctx context.Context, terminalID string) (jeton.Payment, error) {
+	p, err := scanPayment(db.r.QueryRowContext(ctx, db.q["activePayment"], terminalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, jeton.Errorf(jeton.KindNotFound, jeton.KeyPaymentNotFound, "No payment is under way on this terminal")
+	}
+	return p, err
 }

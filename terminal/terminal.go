@@ -7,6 +7,7 @@ package terminal
 
 import (
 	"context"
+	"time"
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/payment"
@@ -56,26 +57,101 @@ var Card = jeton.Card{Brand: "VISA", Label: "Visa Debit", TruncatedPan: "0010", 
 // Step runs a payment on a virtual terminal from the card prompt to the
 // acquirer's answer, by the test amounts.
 func (s *Sandbox) Step(_ context.Context, in payment.StepInput) (payment.Outcome, error) {
-	p := in.Payment
-	cents := p.Amount % 100
-	if cents < 0 {
-		cents = -cents
+	if in.Terminal.Manual {
+		return manual(in)
 	}
+	p := in.Payment
 	var out payment.Outcome
 	if in.Tip != nil {
 		out.Events = append(out.Events, "SELECT_TIP")
 		out.Tip = Tip(*in.Tip, p.Amount)
 	}
 	out.Events = append(out.Events, "AWAITING_CARD")
+	return present(out, p, Card), nil
+}
+
+// Lifecycle is how long a manual terminal waits for its tester before the
+// payment is cancelled with "Timeout" (Surfboard's default 180 s).
+const Lifecycle = 180 * time.Second
+
+// Cards are the sandbox's test cards by brand; VISA is the default.
+var Cards = map[string]jeton.Card{
+	"VISA":       Card,
+	"MASTERCARD": {Brand: "MASTERCARD", Label: "Mastercard Credit", TruncatedPan: "0028", Usage: "Credit", EntryMode: "07"},
+	"AMEX":       {Brand: "AMEX", Label: "American Express", TruncatedPan: "0005", Usage: "Credit", EntryMode: "07"},
+}
+
+// manual runs a payment on a terminal a tester drives with the sandbox
+// controls: the tip screen and the card prompt wait for them.
+func manual(in payment.StepInput) (payment.Outcome, error) {
+	p, c := in.Payment, in.Control
+	deadline := p.CreatedAt.Add(Lifecycle)
+	var out payment.Outcome
+	wait := func(step string) (payment.Outcome, error) {
+		if !in.Now.Before(deadline) {
+			out.Cancelled = "Timeout"
+			return out, nil
+		}
+		if p.Step != step {
+			out.Events = append(out.Events, step)
+		}
+		out.Wait, out.Until = true, deadline
+		return out, nil
+	}
+	if c.Cancel {
+		out.Cancelled = "Cancelled on the terminal"
+		return out, nil
+	}
+	if in.Tip != nil && !c.TipChosen() {
+		return wait("SELECT_TIP")
+	}
+	if c.Card == "" {
+		return wait("AWAITING_CARD")
+	}
+	if in.Tip != nil {
+		out.Tip = chosenTip(*in.Tip, c, p.Amount)
+	}
+	if p.Step == "SELECT_TIP" {
+		out.Events = append(out.Events, "AWAITING_CARD")
+	}
+	card, ok := Cards[c.Card]
+	if !ok {
+		card = Card
+	}
+	return present(out, p, card), nil
+}
+
+// chosenTip is the tip a tester picked on the tip screen.
+func chosenTip(t payment.TipPrompt, c payment.Control, amount int64) int64 {
+	switch {
+	case c.NoTip:
+		return 0
+	case c.TipAmount > 0:
+		return min(c.TipAmount, amount)
+	case t.Mode == "ROUNDUP":
+		return Tip(t, amount)
+	case c.TipLevel > 0 && c.TipLevel <= len(t.Levels):
+		pct := t.Levels[c.TipLevel-1]
+		return amount/100*pct + amount%100*pct/100
+	}
+	return 0
+}
+
+// present runs the card from its presentation to the acquirer's answer,
+// by the test amounts.
+func present(out payment.Outcome, p jeton.Payment, card jeton.Card) payment.Outcome {
+	cents := p.Amount % 100
+	if cents < 0 {
+		cents = -cents
+	}
 	switch cents {
 	case CancelOnTerminal:
 		out.Cancelled = "Cancelled on the terminal"
-		return out, nil
+		return out
 	case CancelTimeout:
 		out.Cancelled = "Timeout"
-		return out, nil
+		return out
 	}
-	card := Card
 	out.Events = append(out.Events, "CARD_PRESENTED")
 	if p.Amount >= PINThreshold {
 		card.EntryMode = "05" // chip
@@ -85,7 +161,7 @@ func (s *Sandbox) Step(_ context.Context, in payment.StepInput) (payment.Outcome
 	if cents == DeclineWrongPIN {
 		out.Events = append(out.Events, "WRONG_PIN", "WRONG_PIN", "WRONG_PIN")
 		out.Declined = "PIN tries exceeded"
-		return out, nil
+		return out
 	}
 	out.Events = append(out.Events, "AUTHORIZING")
 	switch cents {
@@ -99,5 +175,5 @@ func (s *Sandbox) Step(_ context.Context, in payment.StepInput) (payment.Outcome
 		out.Events = append(out.Events, "AUTHORIZED")
 		out.Approved = true
 	}
-	return out, nil
+	return out
 }

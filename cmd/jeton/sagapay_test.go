@@ -783,3 +783,74 @@ func TestSagaPayRefundsCaptureReports(t *testing.T) {
 		}
 	})
 }
+
+// TestSagaPayManualTerminal drives a manual sandbox terminal with the
+// controls, as the dashboard's virtual terminal will: the tip screen and
+// the card prompt wait for the tester.
+func TestSagaPayManualTerminal(t *testing.T) {
+	backends(t, func(t *testing.T, e0 *env) {
+		e := tradingEnv(t, e0.backend, 2*time.Second)
+		f := newSagaFixture(t, e, "Manual Cafe")
+		store := f.storeOf(t)
+		reg := e.do("POST", "/merchants/"+f.m.Merchant.ID+"/stores/"+store+"/devices", f.admin, map[string]any{"registrationIdentifier": "912345"})
+		term := reg.data()["terminalId"].(string)
+		if r := e.do("PATCH", "/merchants/"+f.m.Merchant.ID+"/tips", f.admin, map[string]any{"tipConfig": "ENABLED", "tipLevel1": 5, "tipLevel2": 10, "tipLevel3": 15}); r.Status != 200 {
+			t.Fatal(r.Raw)
+		}
+		u := f.token("walk-in")
+		o := f.order(u, 2000, map[string]any{"terminal$id": term})
+		id := o.data()["orderId"].(string)
+		p := e.do("POST", "/payments", u, map[string]any{"orderId": id, "paymentMethod": "CARD"})
+		pid := p.data()["paymentId"].(string)
+		waitUntil(t, "the tip screen", func() bool {
+			return e.do("GET", "/payments/"+pid, u, nil).data()["terminalTransactionStatus"] == "SELECT_TIP"
+		})
+		// One payment at a time on a manual terminal.
+		o2 := f.order(u, 100, map[string]any{"terminal$id": term})
+		if r := e.do("POST", "/payments", u, map[string]any{"orderId": o2.data()["orderId"], "paymentMethod": "CARD"}); r.Status != 409 {
+			t.Errorf("second payment on a busy manual terminal: %s", r.Raw)
+		}
+		ctl := "/sandbox/terminals/" + term
+		if r := e.do("POST", ctl+"/tip", f.core, map[string]any{"tipLevel": 2, "noTip": true}); r.Status != 400 {
+			t.Errorf("two tip answers: %s", r.Raw)
+		}
+		if r := e.do("POST", ctl+"/tip", f.core, map[string]any{"tipLevel": 2}); r.Status != 200 {
+			t.Fatalf("tip control: %s", r.Raw)
+		}
+		waitUntil(t, "the card prompt", func() bool {
+			return e.do("GET", "/payments/"+pid, u, nil).data()["terminalTransactionStatus"] == "AWAITING_CARD"
+		})
+		if st := e.do("GET", "/payments/"+pid+"/status", u, nil).data(); st["paymentStatus"] != "PAYMENT_INITIATED" {
+			t.Errorf("before the card: %v", st)
+		}
+		if r := e.do("POST", ctl+"/card", f.core, map[string]any{"card": "AMEX"}); r.Status != 200 {
+			t.Fatalf("card control: %s", r.Raw)
+		}
+		st := f.waitPayment(t, u, pid)
+		pay := e.do("GET", "/payments/"+pid, u, nil).data()
+		if st["paymentStatus"] != "PAYMENT_COMPLETED" || pay["tip"] != float64(200) || pay["cardBrand"] != "AMEX" || pay["truncatedPan"] != "0005" {
+			t.Errorf("manual payment: %v", pay)
+		}
+		// Cancel on the terminal.
+		p2 := e.do("POST", "/payments", u, map[string]any{"orderId": o2.data()["orderId"], "paymentMethod": "CARD"})
+		if p2.Status != 201 {
+			t.Fatalf("second payment: %s", p2.Raw)
+		}
+		if r := e.do("POST", ctl+"/cancel", f.core, nil); r.Status != 200 {
+			t.Fatalf("cancel control: %s", r.Raw)
+		}
+		if st := f.waitPayment(t, u, p2.data()["paymentId"].(string)); st["paymentStatus"] != "PAYMENT_CANCELLED" {
+			t.Errorf("cancelled on the terminal: %v", st)
+		}
+		// Controls need a manual terminal with a payment under way.
+		if r := e.do("POST", ctl+"/card", f.core, nil); r.Status != 404 {
+			t.Errorf("control with nothing under way: %s", r.Raw)
+		}
+		if r := e.do("POST", "/sandbox/terminals/"+f.terminal+"/card", f.core, nil); r.Status != 409 {
+			t.Errorf("control on an automatic terminal: %s", r.Raw)
+		}
+		if r := e.do("POST", ctl+"/card", u, nil); r.Status != 403 {
+			t.Errorf("client token on a control: %s", r.Raw)
+		}
+	})
+}
