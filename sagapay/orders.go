@@ -326,6 +326,11 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request, c Caller) {
 }
 
 func (a *API) updateOrder(w http.ResponseWriter, r *http.Request, c Caller) {
+	// Another merchant's (or user's) order is "not found" whatever the body.
+	if _, err := a.payments.Order(r.Context(), c.payer(), r.PathValue("orderId")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	var req orderRequest
 	doc, err := decodeLoose(r, &req)
 	if err != nil {
@@ -443,12 +448,12 @@ func (a *API) cancelOrder(w http.ResponseWriter, r *http.Request, c Caller) {
 }
 
 func (a *API) orderAdjustments(w http.ResponseWriter, r *http.Request, c Caller) {
-	from, to, err := dateRange(r, true)
+	o, err := a.payments.Order(r.Context(), c.payer(), r.PathValue("orderId"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	o, err := a.payments.Order(r.Context(), c.payer(), r.PathValue("orderId"))
+	from, to, err := dateRange(r, true)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -153,6 +153,16 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request, c Caller) {
 		a.fail(w, r, jeton.Internal(err))
 		return
 	}
+	if f.Ref != "" && total == 0 {
+		// No transaction yet: an order or payment of the caller's still
+		// answers an empty list; any other id is not found.
+		if _, err := a.payments.Order(r.Context(), c.payer(), f.Ref); err != nil {
+			if _, err := a.payments.Payment(r.Context(), c.payer(), f.Ref); err != nil {
+				a.fail(w, r, jeton.Errorf(jeton.KindNotFound, jeton.KeyNotFound, "No order, payment or transaction %s", f.Ref))
+				return
+			}
+		}
+	}
 	out := make([]map[string]any, 0, len(txs))
 	for _, t := range txs {
 		out = append(out, payment.TransactionView(t))

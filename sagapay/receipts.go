@@ -145,6 +145,11 @@ type emailRequest struct {
 }
 
 func (a *API) emailReceipt(w http.ResponseWriter, r *http.Request, c Caller) {
+	t, err := a.payments.Receipt(r.Context(), c.payer(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	var req emailRequest
 	if err := decode(r, &req); err != nil {
 		a.fail(w, r, err)
@@ -152,11 +157,6 @@ func (a *API) emailReceipt(w http.ResponseWriter, r *http.Request, c Caller) {
 	}
 	if !plausibleEmail(req.Email) {
 		a.fail(w, r, invalid("email is required and must be a valid email address"))
-		return
-	}
-	t, err := a.payments.Receipt(r.Context(), c.payer(), r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
 		return
 	}
 	link := a.publicBase(r) + "/receipt/" + t.ReceiptKey
@@ -175,6 +175,11 @@ type printRequest struct {
 }
 
 func (a *API) printReceipt(w http.ResponseWriter, r *http.Request, c Caller) {
+	t, err := a.payments.Receipt(r.Context(), c.payer(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	var req printRequest
 	if r.ContentLength != 0 {
 		if err := decode(r, &req); err != nil {
@@ -186,11 +191,6 @@ func (a *API) printReceipt(w http.ResponseWriter, r *http.Request, c Caller) {
 	case "", "sv", "da", "fi", "en":
 	default:
 		a.fail(w, r, invalid("language must be sv, da, fi or en"))
-		return
-	}
-	t, err := a.payments.Receipt(r.Context(), c.payer(), r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
 		return
 	}
 	term := t.TerminalID

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,6 +82,9 @@ func (h *hookReceiver) all() []receivedHook {
 	return append([]receivedHook(nil), h.got...)
 }
 
+// terminalCodes makes each fixture's registration code unique.
+var terminalCodes atomic.Int64
+
 // sagaFixture is a merchant with a store, a sandbox terminal and a
 // webhook endpoint.
 type sagaFixture struct {
@@ -102,7 +106,7 @@ func newSagaFixture(t *testing.T, e *env, name string) *sagaFixture {
 	}
 	storeID := st.data()["storeId"].(string)
 	reg := e.do("POST", "/merchants/"+f.m.Merchant.ID+"/stores/"+storeID+"/devices", f.admin,
-		map[string]any{"registrationIdentifier": fmt.Sprintf("%06d", time.Now().UnixNano()%900000+100000), "terminalName": "Till 1"})
+		map[string]any{"registrationIdentifier": fmt.Sprintf("%06d", 100000+terminalCodes.Add(1)%800000), "terminalName": "Till 1"}) // never 9xxxxx: those are manual
 	if reg.Status != 201 || reg.data()["registrationStatus"] != "REGISTERED" {
 		t.Fatalf("register terminal: %s", reg.Raw)
 	}
