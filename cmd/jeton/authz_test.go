@@ -23,7 +23,9 @@ type authRule struct {
 // without deciding who may call it.
 func authRules() map[string]authRule {
 	ro, core, admin := jeton.ScopeReadOnly, jeton.ScopeCoreAccess, jeton.ScopeAdmin
-	ap := func(scope jeton.Scope, ids bool) authRule { return authRule{surface: "assetpay", scope: scope, ids: ids} }
+	ap := func(scope jeton.Scope, ids bool) authRule {
+		return authRule{surface: "assetpay", scope: scope, ids: ids}
+	}
 	apClient := func(ids bool) authRule { return authRule{surface: "assetpay", client: true, ids: ids} }
 	saAdmin := func(scope jeton.Scope) authRule { return authRule{surface: "sagapay", scope: scope, ids: true} }
 	saOp := func(scope jeton.Scope, ids bool) authRule {
@@ -51,9 +53,9 @@ func authRules() map[string]authRule {
 		"GET /v1/wallets/me/balance": ap(ro, false), "GET /v1/ledger/transactions": ap(ro, false),
 		"GET /v1/ledger/transactions/{id}": ap(ro, true),
 
-		"POST /partners/{partnerId}/token":        saAdmin(core),
-		"POST /partners/{partnerId}/token/revoke": saAdmin(admin),
-		"GET /client-tokens/me":                   {surface: "sagapay", client: true, scope: ro},
+		"POST /partners/{partnerId}/token":                                  saAdmin(core),
+		"POST /partners/{partnerId}/token/revoke":                           saAdmin(admin),
+		"GET /client-tokens/me":                                             {surface: "sagapay", client: true, scope: ro},
 		"POST /partners/{partnerId}/merchants/{merchantId}/stores":          saAdmin(admin),
 		"GET /partners/{partnerId}/merchants/{merchantId}/stores":           saAdmin(admin),
 		"GET /partners/{partnerId}/merchants/{merchantId}/stores/{storeId}": saAdmin(admin),
@@ -71,18 +73,18 @@ func authRules() map[string]authRule {
 		"POST /sandbox/terminals/{terminalId}/card":                         saAdmin(core),
 		"POST /sandbox/terminals/{terminalId}/cancel":                       saAdmin(core),
 
-		"PATCH /merchants/{merchantId}/tips":                                           saAdmin(admin),
-		"GET /merchants/{merchantId}/tips":                                             saOp(ro, true),
-		"PATCH /merchants/{merchantId}/stores/{storeId}/tips":                          saAdmin(admin),
-		"GET /merchants/{merchantId}/stores/{storeId}/tips":                            saOp(ro, true),
-		"PATCH /merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/tips":   saAdmin(admin),
-		"GET /merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/tips":     saOp(ro, true),
-		"PATCH /merchants/{merchantId}/branding":                                       saAdmin(admin),
-		"GET /merchants/{merchantId}/branding":                                         saOp(ro, true),
-		"DELETE /merchants/{merchantId}/branding":                                      saAdmin(admin),
-		"PATCH /merchants/{merchantId}/stores/{storeId}/branding":                      saAdmin(admin),
-		"GET /merchants/{merchantId}/stores/{storeId}/branding":                        saOp(ro, true),
-		"DELETE /merchants/{merchantId}/stores/{storeId}/branding":                     saAdmin(admin),
+		"PATCH /merchants/{merchantId}/tips":                                              saAdmin(admin),
+		"GET /merchants/{merchantId}/tips":                                                saOp(ro, true),
+		"PATCH /merchants/{merchantId}/stores/{storeId}/tips":                             saAdmin(admin),
+		"GET /merchants/{merchantId}/stores/{storeId}/tips":                               saOp(ro, true),
+		"PATCH /merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/tips":      saAdmin(admin),
+		"GET /merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/tips":        saOp(ro, true),
+		"PATCH /merchants/{merchantId}/branding":                                          saAdmin(admin),
+		"GET /merchants/{merchantId}/branding":                                            saOp(ro, true),
+		"DELETE /merchants/{merchantId}/branding":                                         saAdmin(admin),
+		"PATCH /merchants/{merchantId}/stores/{storeId}/branding":                         saAdmin(admin),
+		"GET /merchants/{merchantId}/stores/{storeId}/branding":                           saOp(ro, true),
+		"DELETE /merchants/{merchantId}/stores/{storeId}/branding":                        saAdmin(admin),
 		"PATCH /merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/branding":  saAdmin(admin),
 		"GET /merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/branding":    saOp(ro, true),
 		"DELETE /merchants/{merchantId}/stores/{storeId}/terminals/{terminalId}/branding": saAdmin(admin),
