@@ -496,7 +496,8 @@ var cet = func() *time.Location {
 }()
 
 // VoidPayment reverses a completed payment on the day it was made (until
-// 23:50 CET), or a delayed-capture payment before its capture.
+// 23:50 CET), or a delayed-capture payment before its capture; never a
+// purchase already refunded in part.
 func (s *Service) VoidPayment(ctx context.Context, c Caller, id string) (VoidStatus, error) {
 	for {
 		p, err := s.Payment(ctx, c, id)
@@ -513,6 +514,11 @@ func (s *Service) VoidPayment(ctx context.Context, c Caller, id string) (VoidSta
 		o, err := s.cfg.Store.Order(ctx, c.MerchantID, p.OrderID)
 		if err != nil {
 			return "", err
+		}
+		if refunded, err := s.cfg.Store.Refunded(ctx, o.ID); err != nil {
+			return "", err
+		} else if refunded > 0 {
+			return CannotVoid, nil // refunded in part already: voiding would pay it back twice
 		}
 		p.Void, p.UpdatedAt = string(Voided), now
 		o.Paid -= p.Amount + p.Tip

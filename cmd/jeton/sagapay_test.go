@@ -724,6 +724,9 @@ func TestSagaPayRefundsCaptureReports(t *testing.T) {
 			"totalOrderAmount": map[string]any{"total": 1, "currency": "752"}}); r.Status != 400 {
 			t.Errorf("refund of a fully refunded purchase: %s", r.Raw)
 		}
+		if v := e.do("PUT", "/payments/"+e.do("GET", "/orders/"+purchase+"/status", f.core, nil).data()["payments"].([]any)[0].(map[string]any)["paymentId"].(string)+"/void", f.core, nil); v.data()["voidStatus"] != "CANNOT_VOID" {
+			t.Errorf("voiding a refunded purchase: %s", v.Raw)
+		}
 		refunds := e.do("GET", "/transactions/"+retID+"/list", f.core, nil).Body["data"].([]any)
 		if len(refunds) != 1 || refunds[0].(map[string]any)["type"] != "RETURN" || refunds[0].(map[string]any)["amount"] != "5000" {
 			t.Errorf("refund transaction: %v", refunds)
