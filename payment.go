@@ -346,6 +346,13 @@ type PaymentStore interface {
 	AddOutbox(ctx context.Context, m OutboxMessage) error
 	Outbox(ctx context.Context, merchantID string, limit int) ([]OutboxMessage, error)
 
+	// WebhookDeliveries lists a merchant's webhooks, newest first;
+	// orderID "" for all.
+	WebhookDeliveries(ctx context.Context, merchantID, orderID string, limit, offset int) ([]Callback, int, error)
+	Callback(ctx context.Context, merchantID, deliveryID string) (Callback, error)
+	CallbackAttempts(ctx context.Context, merchantID, deliveryID string) ([]CallbackAttempt, error)
+	Redeliver(ctx context.Context, merchantID, deliveryID string, now time.Time, extra int) error
+
 	CreateWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error
 	WebhookEndpoints(ctx context.Context, merchantID string) ([]WebhookEndpoint, error)
 	WebhookEndpoint(ctx context.Context, merchantID, id string) (WebhookEndpoint, error)

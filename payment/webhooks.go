@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"strings"
+	"time"
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/callback"
@@ -98,3 +99,31 @@ func (s *Service) OrderWebhookSecret(ctx context.Context, merchantID string) ([]
 }
 
 var _ callback.WebhookTargets = (*Service)(nil)
+
+// WebhookDeliveries lists the merchant's webhooks (one page of perPage,
+// newest first) with their delivery state.
+func (s *Service) WebhookDeliveries(ctx context.Context, merchantID, orderID string, page, perPage int) ([]jeton.Callback, int, error) {
+	return s.cfg.Store.WebhookDeliveries(ctx, merchantID, orderID, perPage, (max(page, 1)-1)*perPage)
+}
+
+// WebhookDelivery returns one webhook with every attempt made.
+func (s *Service) WebhookDelivery(ctx context.Context, merchantID, id string) (jeton.Callback, []jeton.CallbackAttempt, error) {
+	c, err := s.cfg.Store.Callback(ctx, merchantID, id)
+	if err == nil && c.Kind != jeton.CallbackWebhook && c.Kind != jeton.CallbackOrderWebhook {
+		err = jeton.Errorf(jeton.KindNotFound, jeton.KeyDeliveryNotFound, "Webhook delivery not found")
+	}
+	if err != nil {
+		return c, nil, err
+	}
+	as, err := s.cfg.Store.CallbackAttempts(ctx, merchantID, id)
+	return c, as, err
+}
+
+// RedeliverWebhook sends a delivered or failed webhook again, under the
+// same webhookEventId, with a fresh schedule of retries.
+func (s *Service) RedeliverWebhook(ctx context.Context, merchantID, id string) error {
+	if _, _, err := s.WebhookDelivery(ctx, merchantID, id); err != nil {
+		return err
+	}
+	return s.cfg.Store.Redeliver(ctx, merchantID, id, time.Now(), callback.WebhookMaxAttempts)
+}

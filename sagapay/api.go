@@ -81,6 +81,9 @@ func (a *API) Routes() []httpserver.Route {
 		{Method: "GET", Path: "/merchants/{merchantId}/webhooks", Handler: admin(jeton.ScopeAdmin, a.listWebhooks)},
 		{Method: "DELETE", Path: "/merchants/{merchantId}/webhooks/{webhookId}", Handler: admin(jeton.ScopeAdmin, a.deleteWebhook)},
 		{Method: "POST", Path: "/merchants/{merchantId}/webhooks/{webhookId}/test", Handler: admin(jeton.ScopeAdmin, a.testWebhook)},
+		{Method: "GET", Path: "/merchants/{merchantId}/webhooks/deliveries", Handler: admin(jeton.ScopeReadOnly, a.webhookDeliveries)},
+		{Method: "GET", Path: "/merchants/{merchantId}/webhooks/deliveries/{deliveryId}", Handler: admin(jeton.ScopeReadOnly, a.webhookDelivery)},
+		{Method: "POST", Path: "/merchants/{merchantId}/webhooks/deliveries/{deliveryId}/redeliver", Handler: admin(jeton.ScopeCoreAccess, a.redeliverWebhook)},
 
 		// Tips and branding: set by administrators, read by client tokens too.
 		{Method: "PATCH", Path: "/merchants/{merchantId}/tips", Handler: admin(jeton.ScopeAdmin, a.patchTips)},

@@ -3,6 +3,7 @@ package sagapay
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,4 +89,68 @@ func (a *API) testWebhook(w http.ResponseWriter, r *http.Request, k jeton.APIKey
 	at := a.webhooks.TestWebhook(r.Context(), m.ID, e, secret)
 	a.ok(w, r, http.StatusOK, map[string]any{"delivered": at.Outcome == "delivered", "statusCode": at.StatusCode, "error": at.Error,
 		"webhookEventId": at.DeliveryID}, "Test webhook sent")
+}
+
+// deliveryView is a webhook delivery as the log shows it.
+func deliveryView(c jeton.Callback) map[string]any {
+	d := map[string]any{"webhookEventId": c.DeliveryID, "eventType": c.Event, "orderId": c.TradeID, "state": c.State,
+		"attempts": c.Attempts, "createdAt": c.CreatedAt.Format(time.RFC3339Nano)}
+	if c.Kind == jeton.CallbackOrderWebhook {
+		d["target"] = "callBackUrl"
+	} else {
+		d["target"] = c.Target
+	}
+	if c.NextAt != nil {
+		d["nextAttemptAt"] = c.NextAt.Format(time.RFC3339Nano)
+	}
+	if c.LastAt != nil {
+		d["lastAttemptAt"] = c.LastAt.Format(time.RFC3339Nano)
+	}
+	return d
+}
+
+// webhookDeliveries is the delivery log: every webhook with its state,
+// 100 a page, newest first (orderId= narrows it to one order).
+func (a *API) webhookDeliveries(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {
+	page, err := pageNumber(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	cs, total, err := a.payments.WebhookDeliveries(r.Context(), m.ID, r.URL.Query().Get("orderId"), page, PageSize)
+	if err != nil {
+		a.fail(w, r, jeton.Internal(err))
+		return
+	}
+	out := make([]map[string]any, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, deliveryView(c))
+	}
+	w.Header().Set("X-Page-Number", strconv.Itoa(page))
+	w.Header().Set("X-Total-Items", strconv.Itoa(total))
+	a.ok(w, r, http.StatusOK, out, "Webhook deliveries fetched successfully")
+}
+
+func (a *API) webhookDelivery(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {
+	c, as, err := a.payments.WebhookDelivery(r.Context(), m.ID, r.PathValue("deliveryId"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d := deliveryView(c)
+	list := make([]map[string]any, 0, len(as))
+	for _, x := range as {
+		list = append(list, map[string]any{"attempt": x.Attempt, "url": x.URL, "statusCode": x.StatusCode, "outcome": x.Outcome,
+			"error": x.Error, "latencyMs": x.Latency.Milliseconds(), "at": x.At.Format(time.RFC3339Nano)})
+	}
+	d["attemptLog"] = list
+	a.ok(w, r, http.StatusOK, d, "Webhook delivery fetched successfully")
+}
+
+func (a *API) redeliverWebhook(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {
+	if err := a.payments.RedeliverWebhook(r.Context(), m.ID, r.PathValue("deliveryId")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.ok(w, r, http.StatusOK, nil, "Webhook queued for redelivery")
 }

@@ -87,9 +87,22 @@ func (db *DB) Callback(ctx context.Context, merchantID, deliveryID string) (jeto
 
 // Callbacks lists AssetPay status callbacks newest first.
 func (db *DB) Callbacks(ctx context.Context, merchantID, tradeID string, limit, offset int) ([]jeton.Callback, int, error) {
-	cond, args := "merchant_id = ? AND kind = ?", []any{merchantID, jeton.CallbackStatus}
-	if tradeID != "" {
-		cond, args = cond+" AND trade_id = ?", append(args, tradeID)
+	return db.callbacks(ctx, merchantID, tradeID, limit, offset, jeton.CallbackStatus)
+}
+
+// WebhookDeliveries lists SagaPay webhooks (to endpoints and to orders'
+// callBackUrls) newest first; orderID "" for all.
+func (db *DB) WebhookDeliveries(ctx context.Context, merchantID, orderID string, limit, offset int) ([]jeton.Callback, int, error) {
+	return db.callbacks(ctx, merchantID, orderID, limit, offset, jeton.CallbackWebhook, jeton.CallbackOrderWebhook)
+}
+
+func (db *DB) callbacks(ctx context.Context, merchantID, subject string, limit, offset int, kinds ...string) ([]jeton.Callback, int, error) {
+	cond, args := "merchant_id = ? AND kind IN (?"+strings.Repeat(", ?", len(kinds)-1)+")", []any{merchantID}
+	for _, k := range kinds {
+		args = append(args, k)
+	}
+	if subject != "" {
+		cond, args = cond+" AND trade_id = ?", append(args, subject)
 	}
 	var total int
 	if err := db.r.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM callbacks WHERE `+cond), args...).Scan(&total); err != nil {
@@ -221,7 +234,7 @@ func chunk(n, max int) int {
 func (db *DB) RecordAttempts(ctx context.Context, rs []jeton.CallbackResult) error {
 	status := make([]jeton.CallbackResult, 0, len(rs))
 	for _, r := range rs {
-		if r.Attempt.Kind == jeton.CallbackStatus {
+		if r.State != "" { // an attempt of a stored callback (approvals and pings have none)
 			status = append(status, r)
 		}
 	}

@@ -229,7 +229,12 @@ func TestSagaPayPaymentFlow(t *testing.T) {
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("webhooks:\n got %v\nwant %v", got, want)
 		}
+		ids := map[any]bool{}
 		for _, h := range f.hooks.all() {
+			if ids[h.Env.Metadata["webhookEventId"]] {
+				t.Errorf("webhook %v delivered twice", h.Env.Metadata["webhookEventId"])
+			}
+			ids[h.Env.Metadata["webhookEventId"]] = true
 			if !h.Verified {
 				t.Errorf("webhook %s: signature does not verify", h.Env.EventType)
 			}
@@ -861,3 +866,70 @@ func TestSagaPayManualTerminal(t *testing.T) {
 		}
 	})
 }
+
+// TestSagaPayWebhookLog: every webhook is in the delivery log with its
+// attempts; a delivered one is redelivered under the same webhookEventId;
+// a failing receiver gets its retries on the schedule.
+func TestSagaPayWebhookLog(t *testing.T) {
+	backends(t, func(t *testing.T, e0 *env) {
+		e := tradingEnv(t, e0.backend, 2*time.Second)
+		f := newSagaFixture(t, e, "Log Shop")
+		orderID, _, _ := f.pay(t, f.core, 2500, nil)
+		base := "/merchants/" + f.m.Merchant.ID + "/webhooks/deliveries"
+		var done map[string]any
+		waitUntil(t, "a delivered paymentcompleted", func() bool {
+			for _, d := range e.do("GET", base+"?orderId="+orderID, f.admin, nil).Body["data"].([]any) {
+				if m := d.(map[string]any); m["eventType"] == "order.paymentcompleted" && m["state"] == "delivered" {
+					done = m
+					return true
+				}
+			}
+			return false
+		})
+		id := done["webhookEventId"].(string)
+		one := e.do("GET", base+"/"+id, f.admin, nil).data()
+		if log := one["attemptLog"].([]any); len(log) != 1 || log[0].(map[string]any)["statusCode"] != float64(200) {
+			t.Errorf("attempt log: %v", one)
+		}
+		if r := e.do("POST", base+"/"+id+"/redeliver", f.core, nil); r.Status != 200 {
+			t.Fatalf("redeliver: %s", r.Raw)
+		}
+		waitUntil(t, "the redelivery", func() bool {
+			n := 0
+			for _, h := range f.hooks.all() {
+				if h.Env.Metadata["webhookEventId"] == id {
+					n++
+				}
+			}
+			return n == 2
+		})
+		if r := e.do("GET", base+"/"+id, g0(t, e, f).admin, nil); r.Status != 404 {
+			t.Errorf("another merchant's delivery: %s", r.Raw)
+		}
+		// A failing receiver: attempt 1 fails, the next is due 5 s later.
+		f.hooks.mu.Lock()
+		f.hooks.status = 500
+		f.hooks.mu.Unlock()
+		o2, _, _ := f.pay(t, f.core, 2600, nil)
+		waitUntil(t, "a failed first attempt", func() bool {
+			for _, d := range e.do("GET", base+"?orderId="+o2, f.admin, nil).Body["data"].([]any) {
+				m := d.(map[string]any)
+				if m["eventType"] == "order.paymentcompleted" && m["attempts"] == float64(1) && m["state"] == "pending" && m["nextAttemptAt"] != nil {
+					next, _ := time.Parse(time.RFC3339Nano, m["nextAttemptAt"].(string))
+					last, _ := time.Parse(time.RFC3339Nano, m["lastAttemptAt"].(string))
+					if d := next.Sub(last); d < 4*time.Second || d > 6*time.Second {
+						t.Errorf("first retry after %v, want 5 s", d)
+					}
+					if r := e.do("POST", base+"/"+m["webhookEventId"].(string)+"/redeliver", f.core, nil); r.Status != 409 {
+						t.Errorf("redelivering a pending webhook: %s", r.Raw)
+					}
+					return true
+				}
+			}
+			return false
+		})
+	})
+}
+
+// g0 is a second merchant for ownership checks.
+func g0(t *testing.T, e *env, f *sagaFixture) *sagaFixture { return newSagaFixture(t, e, "Someone else") }
