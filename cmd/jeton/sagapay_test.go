@@ -932,4 +932,6 @@ func TestSagaPayWebhookLog(t *testing.T) {
 }
 
 // g0 is a second merchant for ownership checks.
-func g0(t *testing.T, e *env, f *sagaFixture) *sagaFixture { return newSagaFixture(t, e, "Someone else") }
+func g0(t *testing.T, e *env, f *sagaFixture) *sagaFixture {
+	return newSagaFixture(t, e, "Someone else")
+}
