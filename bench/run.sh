@@ -45,6 +45,7 @@ PG_URL=${JETON_BENCH_DATABASE_URL:-${JETON_TEST_DATABASE_URL:-}}
 # Targets.
 TARGET_ME_RATIO=0.85      # GET /client/me req/s over the floor's
 TARGET_AUTH_RPS=10000     # POST /auth/authenticate-client on SQLite
+TARGET_PAY_RPS=3000       # POST /payments on SQLite, the terminal answering at once
 TARGET_RSS_MB=100         # peak RSS of jeton under each load
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -75,7 +76,8 @@ seconds() {
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/wrkbench.XXXXXX")
 pids=()      # every background process this script started
-pg_db=""     # database to drop at exit
+pg_db=""     # databases to drop at exit
+pg_pay_db=""
 pg_admin=""  # URL used to create and drop it
 
 # stop PID: SIGTERM, up to 10 s of grace, then SIGKILL.
@@ -105,11 +107,13 @@ cleanup() {
 	for p in ${pids[@]+"${pids[@]}"}; do
 		stop "$p"
 	done
-	if [[ -n $pg_db ]]; then
-		psql "$pg_admin" -qAtX -c "DROP DATABASE IF EXISTS \"$pg_db\" WITH (FORCE)" >/dev/null 2>&1 ||
-			psql "$pg_admin" -qAtX -c "DROP DATABASE IF EXISTS \"$pg_db\"" >/dev/null 2>&1 ||
-			log "warning: could not drop database $pg_db"
-	fi
+	local db
+	for db in "$pg_db" "$pg_pay_db"; do
+		[[ -n $db ]] || continue
+		psql "$PG_URL" -qAtX -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 ||
+			psql "$PG_URL" -qAtX -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 ||
+			log "warning: could not drop database $db"
+	done
 	rm -rf "$work"
 	exit "$rc"
 }
@@ -138,7 +142,7 @@ if [[ $src_commit != "no commit" && -n $(cd "$root" && git status --porcelain --
 	src_commit+=" + uncommitted changes"
 fi
 log "building jeton and hello into $work"
-(cd "$root" && go build -o "$work/jeton" ./cmd/jeton && go build -o "$work/hello" ./bench/hello)
+(cd "$root" && go build -o "$work/jeton" ./cmd/jeton && go build -o "$work/hello" ./bench/hello && go build -o "$work/sagaprep" ./bench/sagaprep)
 
 # Servers get the caller's environment minus GOMAXPROCS and every JETON_*
 # variable (a stray JETON_DATABASE_URL would silently turn the SQLite runs
@@ -420,6 +424,45 @@ else
 	log "auth-postgres skipped: set JETON_BENCH_DATABASE_URL (or JETON_TEST_DATABASE_URL) to run it"
 fi
 
+# (e) POST /payments (SagaPay, the seed's request with a client token) on
+# a virtual terminal that answers at once, embedded SQLite, then
+# PostgreSQL. Each request starts the payment of an order made for it
+# beforehand (bench/sagaprep, not measured); the terminal then completes
+# every payment while the load runs.
+PAY_ORDERS=${BENCH_PAY_ORDERS:-90000}
+# payments_case NAME STORE_FLAGS...: a fresh merchant, prepared orders, the run.
+payments_case() {
+	local name=$1 envs=()
+	shift
+	while [[ $# -gt 0 && $1 != -- ]]; do envs+=("$1"); shift; done
+	shift
+	local m
+	m=$("${clean_env[@]}" ${envs[@]+"${envs[@]}"} "$work/jeton" merchant create --name "bench-$name" --scopes CORE_ACCESS,ADMIN --json "$@")
+	start_jeton "$name" ${envs[@]+"${envs[@]}"} -- --sandbox-terminal-after 0s "$@"
+	local pid=$SERVER_PID addr=$SERVER_ADDR
+	log "$name: preparing $PAY_ORDERS orders"
+	"$work/sagaprep" -base "http://$addr" -merchant "$(json_field merchantId <<<"$m")" -partner "$(json_field partnerId <<<"$m")" \
+		-key "$(json_field apiKey <<<"$m")" -secret "$(json_field apiSecret <<<"$m")" -provider "$(json_field providerId <<<"$m")" \
+		-cert "$(json_field providerCertificate <<<"$m")" -orders "$PAY_ORDERS" -out "$work/$name.orders" -token-out "$work/$name.token" 2>&2 ||
+		die "$name: sagaprep failed"
+	BENCH_ORDERS="$work/$name.orders" BENCH_TOKEN="$(cat "$work/$name.token")" bench "$name" "$pid" -s "$here/wrk/payments.lua" "http://$addr/"
+	server_checks "$name" "$pid" "$addr" "POST /payments"
+	stop "$pid"
+	forget "$pid"
+}
+payments_case pay-sqlite -- --data "$work/pay-sqlite-data"
+if [[ -n $PG_URL ]]; then
+	pg_pay_db="jeton_bench_pay_${stamp//-/_}_$$"
+	psql "$PG_URL" -qAtX -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$pg_pay_db\"" >/dev/null
+	base=${PG_URL%%\?*} query=""
+	[[ $PG_URL == *\?* ]] && query="?${PG_URL#*\?}"
+	scheme=${base%%://*} rest=${base#*://}
+	pg_pay_url="$scheme://${rest%%/*}/$pg_pay_db$query"
+	payments_case pay-postgres JETON_MASTER_KEY="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" -- --database-url "$pg_pay_url"
+else
+	log "pay-postgres skipped: set JETON_BENCH_DATABASE_URL (or JETON_TEST_DATABASE_URL) to run it"
+fi
+
 # -------------------------------------------------------------- report
 
 floor_rps=${rps[0]}
@@ -495,6 +538,9 @@ report() {
 	target "GET /client/me >= $TARGET_ME_RATIO x floor: $r" "$(awk -v r="$r" -v t="$TARGET_ME_RATIO" 'BEGIN { print (r >= t) ? 1 : 0 }')"
 	target "POST /auth/authenticate-client on SQLite >= $TARGET_AUTH_RPS req/s: $as_rps" \
 		"$(awk -v r="$as_rps" -v t="$TARGET_AUTH_RPS" 'BEGIN { print (r >= t) ? 1 : 0 }')"
+	local pay_rps=${rps[$(index_of pay-sqlite)]}
+	target "POST /payments on SQLite >= $TARGET_PAY_RPS req/s: $pay_rps ($(ratio "$pay_rps" "$floor_rps") x floor)" \
+		"$(awk -v r="$pay_rps" -v t="$TARGET_PAY_RPS" 'BEGIN { print (r >= t) ? 1 : 0 }')"
 	for i in "${!names[@]}"; do
 		[[ ${names[$i]} == floor* ]] && continue
 		target "${names[$i]}: peak RSS < $TARGET_RSS_MB MB: $(mb "${hwm[$i]}") MB" "$((hwm[i] < TARGET_RSS_MB * 1024 ? 1 : 0))"

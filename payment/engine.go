@@ -41,7 +41,7 @@ func (s *Service) advance(ctx context.Context, id string) error {
 	if p.Status == jeton.PaymentProcessed {
 		return s.complete(ctx, o, p)
 	}
-	t, err := s.cfg.Store.Terminal(ctx, p.MerchantID, p.TerminalID)
+	t, err := s.terminal(ctx, p.MerchantID, p.TerminalID)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,6 @@ func (s *Service) advance(ctx context.Context, id string) error {
 			return err
 		}
 		p.TransactionID = ids.Short()
-		p.NextAt = now // completed at once, by the next step
 		o.Status, o.UpdatedAt = jeton.OrderPaymentProcessed, now
 		d := paymentData(o, p)
 		if p.Card != nil {
@@ -108,6 +107,11 @@ func (s *Service) advance(ctx context.Context, id string) error {
 			return err
 		}
 		ch.Webhooks = append(ch.Webhooks, hooks...)
+		// The sandbox acquirer settles at once: the payment completes in
+		// the same write (both statuses are still announced, in order).
+		if err := s.completeInto(ctx, &ch, now); err != nil {
+			return err
+		}
 	case out.Declined != "" || out.Cancelled != "":
 		to, ev, reason, key := jeton.PaymentFailed, callback.EventPaymentFailed, out.Declined, "failedTransactionDetails"
 		ostatus := jeton.OrderPaymentFailed
@@ -127,19 +131,23 @@ func (s *Service) advance(ctx context.Context, id string) error {
 	default:
 		return errors.New("processor gave no outcome")
 	}
-	if err := s.write(ctx, ch); err != nil {
-		return err
-	}
-	if p.Status == jeton.PaymentProcessed {
-		return s.complete(ctx, o, p)
-	}
-	return nil
+	return s.write(ctx, ch)
 }
 
-// complete ends an authorized payment: the transaction is stored and the
-// order paid.
+// complete ends a payment left authorized (PROCESSED).
 func (s *Service) complete(ctx context.Context, o jeton.Order, p jeton.Payment) error {
-	now := s.now()
+	ch := jeton.PaymentChange{Order: &o, Payment: &p}
+	if err := s.completeInto(ctx, &ch, s.now()); err != nil {
+		return err
+	}
+	return s.write(ctx, ch)
+}
+
+// completeInto ends the authorized payment of ch: the transaction is
+// stored and the order paid; a refund that would exceed what is left of
+// its purchase fails instead.
+func (s *Service) completeInto(ctx context.Context, ch *jeton.PaymentChange, now time.Time) error {
+	o, p := ch.Order, ch.Payment
 	charged := p.Amount + p.Tip
 	if o.Type == jeton.OrderReturn {
 		// Refunds started side by side must not add up to more than
@@ -153,7 +161,7 @@ func (s *Service) complete(ctx context.Context, o jeton.Order, p jeton.Payment) 
 			return err
 		}
 		if charged > left {
-			return s.fail(ctx, o, p, "Refund exceeds what is left of the purchase", now)
+			return s.failInto(ctx, ch, "Refund exceeds what is left of the purchase", now)
 		}
 	}
 	if err := p.Move(jeton.PaymentCompleted, now); err != nil {
@@ -173,32 +181,36 @@ func (s *Service) complete(ctx context.Context, o jeton.Order, p jeton.Payment) 
 	if p.Card != nil {
 		tx.Card = *p.Card
 	}
-	d := paymentData(o, p)
+	d := paymentData(*o, *p)
 	d["amount"] = strconv.FormatInt(charged, 10)
 	d["type"] = string(o.Type)
 	d["transactionDetails"] = []any{TransactionView(tx)}
 	if p.Card != nil {
 		d["truncatedPan"] = p.Card.TruncatedPan
 	}
-	hooks, err := s.webhooks(ctx, o, callback.EventPaymentCompleted, p.TerminalID, d, now)
+	hooks, err := s.webhooks(ctx, *o, callback.EventPaymentCompleted, p.TerminalID, d, now)
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, jeton.PaymentChange{Order: &o, Payment: &p, Transactions: []jeton.Transaction{tx}, Webhooks: hooks})
+	ch.Transactions = append(ch.Transactions, tx)
+	ch.Webhooks = append(ch.Webhooks, hooks...)
+	return nil
 }
 
-// fail ends an authorized payment FAILED after all.
-func (s *Service) fail(ctx context.Context, o jeton.Order, p jeton.Payment, reason string, now time.Time) error {
+// failInto ends the authorized payment of ch FAILED after all.
+func (s *Service) failInto(ctx context.Context, ch *jeton.PaymentChange, reason string, now time.Time) error {
+	o, p := ch.Order, ch.Payment
 	if err := p.Move(jeton.PaymentFailed, now); err != nil {
 		return err
 	}
 	p.FailureReason = reason
 	o.Status, o.UpdatedAt = jeton.OrderPaymentFailed, now
-	hooks, err := s.webhooks(ctx, o, callback.EventPaymentFailed, p.TerminalID, failedData(o, p, "failedTransactionDetails"), now)
+	hooks, err := s.webhooks(ctx, *o, callback.EventPaymentFailed, p.TerminalID, failedData(*o, *p, "failedTransactionDetails"), now)
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, jeton.PaymentChange{Order: &o, Payment: &p, Webhooks: hooks})
+	ch.Webhooks = append(ch.Webhooks, hooks...)
+	return nil
 }
 
 // write stores a change of the engine; a conflict means someone else
@@ -224,7 +236,9 @@ func rrn(txID string) string {
 // webhooks builds the outbox rows of one event for every endpoint of the
 // merchant that takes it, and for the order's callBackUrl.
 func (s *Service) webhooks(ctx context.Context, o jeton.Order, event, terminalID string, data any, now time.Time) ([]jeton.Callback, error) {
-	eps, err := s.cfg.Store.WebhookEndpoints(ctx, o.MerchantID)
+	eps, err := s.endpoints.get(o.MerchantID, func() ([]jeton.WebhookEndpoint, error) {
+		return s.cfg.Store.WebhookEndpoints(ctx, o.MerchantID)
+	})
 	if err != nil {
 		return nil, err
 	}

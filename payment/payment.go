@@ -97,7 +97,18 @@ type Service struct {
 	cfg   Config
 	kicks chan string
 	busy  sync.Map
+
+	endpoints *ttlCache[[]jeton.WebhookEndpoint] // by merchant
+	settings  *ttlCache[[]jeton.Setting]         // by merchant and kind
+	terminals *ttlCache[jeton.Terminal]          // by merchant and id
 }
+
+// Cache lifetimes: an endpoint, a setting or a terminal changed through
+// another instance is seen here within this long.
+const (
+	settingsTTL = time.Second
+	terminalTTL = 10 * time.Second
+)
 
 // New returns an engine; Run starts its workers.
 func New(cfg Config) *Service {
@@ -113,7 +124,14 @@ func New(cfg Config) *Service {
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = 250 * time.Millisecond
 	}
-	return &Service{cfg: cfg, kicks: make(chan string, 4096)}
+	return &Service{cfg: cfg, kicks: make(chan string, 4096),
+		endpoints: newTTLCache[[]jeton.WebhookEndpoint](settingsTTL), settings: newTTLCache[[]jeton.Setting](settingsTTL),
+		terminals: newTTLCache[jeton.Terminal](terminalTTL)}
+}
+
+// terminal reads one of the merchant's terminals, cached.
+func (s *Service) terminal(ctx context.Context, merchantID, id string) (jeton.Terminal, error) {
+	return s.terminals.get(merchantID+"\x00"+id, func() (jeton.Terminal, error) { return s.cfg.Store.Terminal(ctx, merchantID, id) })
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
@@ -198,7 +216,7 @@ type PaymentInput struct {
 
 // CreateOrder stores a new order, and its first payment when asked.
 func (s *Service) CreateOrder(ctx context.Context, c Caller, in OrderInput) (jeton.Order, *jeton.Payment, error) {
-	t, err := s.cfg.Store.Terminal(ctx, c.MerchantID, in.TerminalID)
+	t, err := s.terminal(ctx, c.MerchantID, in.TerminalID)
 	if err != nil {
 		return jeton.Order{}, nil, err
 	}
@@ -255,7 +273,7 @@ func (s *Service) UpdateOrder(ctx context.Context, c Caller, id string, in Order
 	if o.Status != jeton.OrderPending {
 		return o, conflict(jeton.KeyOrderState, "the order can no longer be updated: a payment was initiated (status %s)", o.Status)
 	}
-	t, err := s.cfg.Store.Terminal(ctx, c.MerchantID, in.TerminalID)
+	t, err := s.terminal(ctx, c.MerchantID, in.TerminalID)
 	if err != nil {
 		return o, err
 	}
@@ -315,7 +333,7 @@ func (s *Service) InitiatePayment(ctx context.Context, c Caller, in PaymentInput
 	if in.TerminalID != "" {
 		tid = in.TerminalID
 	}
-	t, err := s.cfg.Store.Terminal(ctx, c.MerchantID, tid)
+	t, err := s.terminal(ctx, c.MerchantID, tid)
 	if err != nil {
 		return jeton.Payment{}, err
 	}

@@ -147,7 +147,7 @@ func levels(merchantID, storeID, terminalID string) []Level {
 
 // effective resolves a setting of kind into out down the chain.
 func (s *Service) effective(ctx context.Context, merchantID, kind string, chain []Level, out any) error {
-	all, err := s.cfg.Store.Settings(ctx, merchantID, kind)
+	all, err := s.settings.get(merchantID+"\x00"+kind, func() ([]jeton.Setting, error) { return s.cfg.Store.Settings(ctx, merchantID, kind) })
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (s *Service) checkLevel(ctx context.Context, merchantID, storeID, terminalI
 		}
 	}
 	if terminalID != "" {
-		t, err := s.cfg.Store.Terminal(ctx, merchantID, terminalID)
+		t, err := s.terminal(ctx, merchantID, terminalID)
 		if err != nil {
 			return err
 		}
@@ -193,6 +193,7 @@ func (s *Service) PatchSetting(ctx context.Context, merchantID, kind, storeID, t
 	}
 	chain := levels(merchantID, storeID, terminalID)
 	lv := chain[len(chain)-1]
+	s.settings.drop(merchantID + "\x00" + kind) // merge into what is stored, not a cached copy
 	cur := reflect.New(reflect.TypeOf(patch).Elem()).Interface()
 	if err := s.effective(ctx, merchantID, kind, []Level{lv}, cur); err != nil {
 		return err
@@ -202,6 +203,7 @@ func (s *Service) PatchSetting(ctx context.Context, merchantID, kind, storeID, t
 	if err != nil {
 		return err
 	}
+	defer s.settings.drop(merchantID + "\x00" + kind)
 	return s.cfg.Store.PutSetting(ctx, jeton.Setting{MerchantID: merchantID, Kind: kind, Level: lv.Name, LevelID: lv.ID, Doc: doc, UpdatedAt: s.now()})
 }
 
@@ -222,6 +224,7 @@ func (s *Service) DeleteSetting(ctx context.Context, merchantID, kind, storeID, 
 	}
 	chain := levels(merchantID, storeID, terminalID)
 	lv := chain[len(chain)-1]
+	defer s.settings.drop(merchantID + "\x00" + kind)
 	return lv, s.cfg.Store.DeleteSetting(ctx, merchantID, kind, lv.Name, lv.ID)
 }
 

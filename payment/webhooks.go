@@ -40,6 +40,7 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, merchantID, name, u
 		return jeton.WebhookEndpoint{}, "", jeton.Internal(err)
 	}
 	e.Sealed = sealed
+	defer s.endpoints.drop(merchantID)
 	if err := s.cfg.Store.CreateWebhookEndpoint(ctx, e); err != nil {
 		return jeton.WebhookEndpoint{}, "", jeton.Internal(err)
 	}
@@ -75,6 +76,7 @@ func (s *Service) WebhookEndpoint(ctx context.Context, merchantID, id string) (j
 
 // DeleteWebhookEndpoint retires an endpoint.
 func (s *Service) DeleteWebhookEndpoint(ctx context.Context, merchantID, id string) error {
+	defer s.endpoints.drop(merchantID)
 	return s.cfg.Store.DeleteWebhookEndpoint(ctx, merchantID, id)
 }
 
