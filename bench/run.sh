@@ -430,6 +430,7 @@ fi
 # beforehand (bench/sagaprep, not measured); the terminal then completes
 # every payment while the load runs.
 PAY_ORDERS=${BENCH_PAY_ORDERS:-90000}
+pay_notes=()
 # payments_case NAME STORE_FLAGS...: a fresh merchant, prepared orders, the run.
 payments_case() {
 	local name=$1 envs=()
@@ -445,7 +446,24 @@ payments_case() {
 		-key "$(json_field apiKey <<<"$m")" -secret "$(json_field apiSecret <<<"$m")" -provider "$(json_field providerId <<<"$m")" \
 		-cert "$(json_field providerCertificate <<<"$m")" -orders "$PAY_ORDERS" -out "$work/$name.orders" -token-out "$work/$name.token" 2>&2 ||
 		die "$name: sagaprep failed"
-	BENCH_ORDERS="$work/$name.orders" BENCH_TOKEN="$(cat "$work/$name.token")" bench "$name" "$pid" -s "$here/wrk/payments.lua" "http://$addr/"
+	local tok
+	tok=$(cat "$work/$name.token")
+	BENCH_ORDERS="$work/$name.orders" BENCH_TOKEN="$tok" bench "$name" "$pid" -s "$here/wrk/payments.lua" "http://$addr/"
+	# How far the terminal's completions were behind when the load stopped,
+	# and how long they took to catch up.
+	local started done0 t0 waited=0
+	started=$(curl -s "http://$addr/metrics" | awk '/^jeton_http_requests_total\{code="201",route="POST \/payments"\}/ { print $2 }')
+	done0=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $tok" "http://$addr/transactions" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total-items" { print $2 }')
+	t0=$(date +%s.%N)
+	while :; do
+		local now
+		now=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $tok" "http://$addr/transactions" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total-items" { print $2 }')
+		[[ ${now:-0} -ge ${started%.*} ]] && break
+		waited=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+		awk -v w="$waited" 'BEGIN { exit !(w > 60) }' && break
+		sleep 0.2
+	done
+	pay_notes+=("$name: ${started%.*} payments started (warm-up included); $((${started%.*} - ${done0:-0})) not completed yet when the load stopped; all completed ${waited} s later")
 	server_checks "$name" "$pid" "$addr" "POST /payments"
 	stop "$pid"
 	forget "$pid"
@@ -530,6 +548,11 @@ report() {
 	echo "peak RSS       VmHWM of the server process at the end (start-up + warm-up + measured run)"
 	echo "run RSS        largest VmRSS sampled every 200 ms during the measured run"
 	echo "rows           clients rows after the runs: sqlite $sqlite_rows${pg_version:+, postgres ${pg_rows:-?}}"
+	echo "payments       the virtual terminal completes each payment after its POST (a second write):"
+	local note
+	for note in ${pay_notes[@]+"${pay_notes[@]}"}; do
+		echo "                 $note"
+	done
 	echo
 	echo "targets"
 	local r me_rps as_rps

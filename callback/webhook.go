@@ -86,6 +86,13 @@ type WebhookEnvelope struct {
 // event's eventId.
 func Webhooks(merchantID, orderID, eventType, terminalID string, data any, at time.Time,
 	endpoints []jeton.WebhookEndpoint, orderURL string) ([]jeton.Callback, error) {
+	wanted := orderURL != ""
+	for _, e := range endpoints {
+		wanted = wanted || e.Wants(eventType)
+	}
+	if !wanted {
+		return nil, nil // nobody listens: nothing to build
+	}
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return nil, err

@@ -30,13 +30,24 @@ func Fee(amount int64) int64 {
 
 // advance moves one payment as far as its terminal has gone.
 func (s *Service) advance(ctx context.Context, id string) error {
-	p, err := s.cfg.Store.PaymentAny(ctx, id)
-	if err != nil || p.Status.Terminal() || p.NextAt.IsZero() || p.NextAt.After(s.now()) {
-		return err
+	var o jeton.Order
+	var p jeton.Payment
+	if h, ok := s.handed.LoadAndDelete(id); ok {
+		o, p = h.(handoff).o, h.(handoff).p
+	} else {
+		var err error
+		if p, err = s.cfg.Store.PaymentAny(ctx, id); err != nil {
+			return err
+		}
+		if p.Status.Terminal() || p.NextAt.IsZero() || p.NextAt.After(s.now()) {
+			return nil
+		}
+		if o, err = s.cfg.Store.Order(ctx, p.MerchantID, p.OrderID); err != nil {
+			return err
+		}
 	}
-	o, err := s.cfg.Store.Order(ctx, p.MerchantID, p.OrderID)
-	if err != nil {
-		return err
+	if p.Status.Terminal() || p.NextAt.IsZero() || p.NextAt.After(s.now()) {
+		return nil
 	}
 	if p.Status == jeton.PaymentProcessed {
 		return s.complete(ctx, o, p)

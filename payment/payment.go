@@ -98,6 +98,11 @@ type Service struct {
 	kicks chan string
 	busy  sync.Map
 
+	// handed holds the order and payment a request has just written, for
+	// the worker it kicks: the worker starts from them instead of reading
+	// them back (its write still checks their versions).
+	handed sync.Map // payment id -> handoff
+
 	endpoints *ttlCache[[]jeton.WebhookEndpoint] // by merchant
 	settings  *ttlCache[[]jeton.Setting]         // by merchant and kind
 	terminals *ttlCache[jeton.Terminal]          // by merchant and id
@@ -259,9 +264,24 @@ func (s *Service) CreateOrder(ctx context.Context, c Caller, in OrderInput) (jet
 		return jeton.Order{}, nil, err
 	}
 	if p != nil {
-		s.kickAt(p.ID, p.NextAt)
+		s.hand(o, *p)
 	}
 	return o, p, nil
+}
+
+// handoff is what a request hands the worker it kicks.
+type handoff struct {
+	o jeton.Order
+	p jeton.Payment
+}
+
+// hand kicks the worker of a payment just written, with its state.
+func (s *Service) hand(o jeton.Order, p jeton.Payment) {
+	if p.NextAt.IsZero() {
+		return
+	}
+	s.handed.Store(p.ID, handoff{o, p})
+	s.kickAt(p.ID, p.NextAt)
 }
 
 // UpdateOrder replaces an order that no payment has started on.
@@ -329,6 +349,12 @@ func (s *Service) InitiatePayment(ctx context.Context, c Caller, in PaymentInput
 	if err != nil {
 		return jeton.Payment{}, err
 	}
+	return s.InitiatePaymentOn(ctx, c, o, in)
+}
+
+// InitiatePaymentOn starts a payment on o, an order the caller has just
+// read (it is written only if it has not changed since).
+func (s *Service) InitiatePaymentOn(ctx context.Context, c Caller, o jeton.Order, in PaymentInput) (jeton.Payment, error) {
 	tid := o.TerminalID
 	if in.TerminalID != "" {
 		tid = in.TerminalID
@@ -356,7 +382,7 @@ func (s *Service) InitiatePayment(ctx context.Context, c Caller, in PaymentInput
 		}
 		return jeton.Payment{}, err
 	}
-	s.kickAt(p.ID, p.NextAt)
+	s.hand(o, *p)
 	return *p, nil
 }
 

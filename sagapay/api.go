@@ -66,6 +66,8 @@ func (a *API) Routes() []httpserver.Route {
 		{Method: "POST", Path: "/partners/{partnerId}/token", Handler: a.admin(jeton.ScopeCoreAccess, a.createToken)},
 		{Method: "POST", Path: "/partners/{partnerId}/token/revoke", Handler: a.admin(jeton.ScopeAdmin, a.revokeTokens)},
 		{Method: "GET", Path: "/client-tokens/me", Handler: a.operational(ro, a.me), Browser: true},
+		{Method: "GET", Path: "/partners/{partnerId}/merchants", Handler: a.admin(jeton.ScopeAdmin, a.listMerchants)},
+		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}", Handler: a.admin(jeton.ScopeAdmin, a.getMerchant)},
 		{Method: "POST", Path: "/partners/{partnerId}/merchants/{merchantId}/stores", Handler: a.admin(jeton.ScopeAdmin, a.createStore)},
 		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}/stores", Handler: a.admin(jeton.ScopeAdmin, a.listStores)},
 		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}/stores/{storeId}", Handler: a.admin(jeton.ScopeAdmin, a.getStore)},

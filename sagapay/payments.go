@@ -51,7 +51,7 @@ func (a *API) initiatePayment(w http.ResponseWriter, r *http.Request, c Caller) 
 		return
 	}
 	in.OrderID, in.TerminalID = o.ID, req.TerminalID
-	p, err := a.payments.InitiatePayment(r.Context(), c.payer(), in)
+	p, err := a.payments.InitiatePaymentOn(r.Context(), c.payer(), o, in)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -56,6 +56,8 @@ func authRules() map[string]authRule {
 		"POST /partners/{partnerId}/token":                                        saAdmin(core),
 		"POST /partners/{partnerId}/token/revoke":                                 saAdmin(admin),
 		"GET /client-tokens/me":                                                   {surface: "sagapay", client: true, scope: ro},
+		"GET /partners/{partnerId}/merchants":                                     saAdmin(admin),
+		"GET /partners/{partnerId}/merchants/{merchantId}":                        saAdmin(admin),
 		"POST /partners/{partnerId}/merchants/{merchantId}/stores":                saAdmin(admin),
 		"GET /partners/{partnerId}/merchants/{merchantId}/stores":                 saAdmin(admin),
 		"GET /partners/{partnerId}/merchants/{merchantId}/stores/{storeId}":       saAdmin(admin),

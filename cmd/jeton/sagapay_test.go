@@ -468,6 +468,18 @@ func TestSagaPayTerminalsAndWebhookEndpoints(t *testing.T) {
 			t.Errorf("store terminals: %s", l.Raw)
 		}
 
+		// The merchant under its partner: its own, and nobody else's.
+		pbase := "/partners/" + f.m.Merchant.PartnerID + "/merchants"
+		if r := e.do("GET", pbase+"/"+f.m.Merchant.ID, f.admin, nil); r.Status != 200 || r.data()["merchantName"] != "Saga Shop" {
+			t.Errorf("get merchant: %s", r.Raw)
+		}
+		if r := e.do("GET", pbase, f.admin, nil); r.Status != 200 || len(r.Body["data"].([]any)) != 1 {
+			t.Errorf("list merchants: %s", r.Raw)
+		}
+		if r := e.do("GET", pbase+"/"+g.m.Merchant.ID, f.admin, nil); r.Status != 404 {
+			t.Errorf("another merchant's record: %s", r.Raw)
+		}
+
 		// Endpoints: the secret is shown once, the test ping verifies.
 		list := e.do("GET", "/merchants/"+f.m.Merchant.ID+"/webhooks", f.admin, nil)
 		eps := list.Body["data"].([]any)
