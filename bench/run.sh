@@ -452,7 +452,7 @@ payments_case() {
 	# How far the terminal's completions were behind when the load stopped,
 	# and how long they took to catch up.
 	local started done0 t0 waited=0
-	started=$(curl -s "http://$addr/metrics" | awk '/^jeton_http_requests_total\{code="201",route="POST \/payments"\}/ { print $2 }')
+	started=$(curl -s "http://$addr/metrics" | awk '/^jeton_http_requests_total\{code="201",route="POST \/payments"\}/ { print $NF }')
 	done0=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $tok" "http://$addr/transactions" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total-items" { print $2 }')
 	t0=$(date +%s.%N)
 	while :; do

@@ -66,8 +66,12 @@ func (a *API) Routes() []httpserver.Route {
 		{Method: "POST", Path: "/partners/{partnerId}/token", Handler: a.admin(jeton.ScopeCoreAccess, a.createToken)},
 		{Method: "POST", Path: "/partners/{partnerId}/token/revoke", Handler: a.admin(jeton.ScopeAdmin, a.revokeTokens)},
 		{Method: "GET", Path: "/client-tokens/me", Handler: a.operational(ro, a.me), Browser: true},
+		// Merchants under the partner; {target} is any merchant of the
+		// caller's partner (a merchant id or an application id).
+		{Method: "POST", Path: "/partners/{partnerId}/merchants", Handler: a.admin(jeton.ScopeAdmin, a.onboard)},
 		{Method: "GET", Path: "/partners/{partnerId}/merchants", Handler: a.admin(jeton.ScopeAdmin, a.listMerchants)},
-		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}", Handler: a.admin(jeton.ScopeAdmin, a.getMerchant)},
+		{Method: "GET", Path: "/partners/{partnerId}/merchants/{target}", Handler: a.admin(jeton.ScopeAdmin, a.getMerchant)},
+		{Method: "GET", Path: "/partners/{partnerId}/merchants/{target}/status", Handler: a.admin(jeton.ScopeAdmin, a.applicationStatus)},
 		{Method: "POST", Path: "/partners/{partnerId}/merchants/{merchantId}/stores", Handler: a.admin(jeton.ScopeAdmin, a.createStore)},
 		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}/stores", Handler: a.admin(jeton.ScopeAdmin, a.listStores)},
 		{Method: "GET", Path: "/partners/{partnerId}/merchants/{merchantId}/stores/{storeId}", Handler: a.admin(jeton.ScopeAdmin, a.getStore)},

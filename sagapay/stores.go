@@ -141,21 +141,30 @@ func (a *API) createStore(w http.ResponseWriter, r *http.Request, k jeton.APIKey
 		a.fail(w, r, err)
 		return
 	}
+	s, err := a.newStore(r, m.ID, req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d := toStoreData(s, true)
+	d.Status, d.OnlineOnboardingStatus, d.OnlineInfo = "", "", nil
+	a.ok(w, r, http.StatusCreated, d, "Store Created Successfully")
+}
+
+// newStore stores a validated store of a merchant.
+func (a *API) newStore(r *http.Request, merchantID string, req storeRequest) (jeton.SagaStore, error) {
 	ph, _ := json.Marshal(req.PhoneNumber)
 	ad, _ := json.Marshal(req.Address)
 	var on json.RawMessage
 	if req.OnlineInfo != nil {
 		on, _ = json.Marshal(req.OnlineInfo)
 	}
-	s := jeton.SagaStore{ID: jeton.NewID(), MerchantID: m.ID, Name: strings.TrimSpace(req.StoreName), Email: req.Email,
+	s := jeton.SagaStore{ID: jeton.NewID(), MerchantID: merchantID, Name: strings.TrimSpace(req.StoreName), Email: req.Email,
 		Phone: ph, Address: ad, AcquirerMID: req.AcquirerMID, OnlineInfo: on, Status: "ACTIVE", CreatedAt: a.now().UTC()}
 	if err := a.store.CreateSagaStore(r.Context(), s); err != nil {
-		a.fail(w, r, jeton.Internal(err))
-		return
+		return s, jeton.Internal(err)
 	}
-	d := toStoreData(s, true)
-	d.Status, d.OnlineOnboardingStatus, d.OnlineInfo = "", "", nil
-	a.ok(w, r, http.StatusCreated, d, "Store Created Successfully")
+	return s, nil
 }
 
 func (a *API) listStores(w http.ResponseWriter, r *http.Request, k jeton.APIKey, m jeton.Merchant) {

@@ -57,7 +57,9 @@ func authRules() map[string]authRule {
 		"POST /partners/{partnerId}/token/revoke":                                 saAdmin(admin),
 		"GET /client-tokens/me":                                                   {surface: "sagapay", client: true, scope: ro},
 		"GET /partners/{partnerId}/merchants":                                     saAdmin(admin),
-		"GET /partners/{partnerId}/merchants/{merchantId}":                        saAdmin(admin),
+		"POST /partners/{partnerId}/merchants":                                    saAdmin(admin),
+		"GET /partners/{partnerId}/merchants/{target}":                            saAdmin(admin),
+		"GET /partners/{partnerId}/merchants/{target}/status":                     saAdmin(admin),
 		"POST /partners/{partnerId}/merchants/{merchantId}/stores":                saAdmin(admin),
 		"GET /partners/{partnerId}/merchants/{merchantId}/stores":                 saAdmin(admin),
 		"GET /partners/{partnerId}/merchants/{merchantId}/stores/{storeId}":       saAdmin(admin),
@@ -145,7 +147,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	ids := map[string]string{"partnerId": m.Merchant.PartnerID, "merchantId": m.Merchant.ID, "storeId": store, "terminalId": f.terminal,
 		"orderId": orderID, "paymentId": payID, "id": orderID, "webhookId": wh, "key": receiptKey, "ref": tradeID,
-		"deliveryId": "00000000-0000-7000-8000-000000000001", "action": "accept"}
+		"deliveryId": "00000000-0000-7000-8000-000000000001", "action": "accept", "target": m.Merchant.ID}
 
 	keys := map[jeton.Scope]string{jeton.ScopeAdmin: m.admin, jeton.ScopeCoreAccess: m.APIKey}
 	ro, _, err := e.app.creds.CreateKey(t.Context(), m.Merchant.ID, []jeton.Scope{jeton.ScopeReadOnly})

@@ -477,7 +477,30 @@ func TestSagaPayTerminalsAndWebhookEndpoints(t *testing.T) {
 			t.Errorf("list merchants: %s", r.Raw)
 		}
 		if r := e.do("GET", pbase+"/"+g.m.Merchant.ID, f.admin, nil); r.Status != 404 {
-			t.Errorf("another merchant's record: %s", r.Raw)
+			t.Errorf("another partner's merchant: %s", r.Raw)
+		}
+		// Onboarding a merchant under the partner: approved at once, with its
+		// first store and its own credentials, shown once.
+		ob := e.do("POST", pbase, f.admin, map[string]any{"country": "NO", "organisation": map[string]any{"corporateId": "987654321", "legalName": "Fjord Cafe AS"},
+			"controlFields": map[string]any{"store": map[string]any{"name": "Fjord Cafe", "phoneNumber": map[string]any{"code": "+47", "number": "22334455"},
+				"address": map[string]any{"addressLine1": "Karl Johans gate 1", "city": "Oslo", "countryCode": "NO", "postalCode": "0154"}}}})
+		if ob.Status != 201 || ob.data()["storeId"] == nil || ob.data()["apiSecret"] == nil {
+			t.Fatalf("onboard: %s", ob.Raw)
+		}
+		e.remember(ob.data()["apiKey"].(string), ob.data()["apiSecret"].(string), ob.data()["providerCertificate"].(string))
+		child := ob.data()["merchantId"].(string)
+		if st := e.do("GET", pbase+"/"+child+"/status", f.admin, nil); st.data()["applicationStatus"] != "MERCHANT_CREATED" || st.data()["storeId"] != ob.data()["storeId"] {
+			t.Errorf("application status: %s", st.Raw)
+		}
+		if l := e.do("GET", pbase, f.admin, nil); len(l.Body["data"].([]any)) != 2 {
+			t.Errorf("the partner's merchants after onboarding: %s", l.Raw)
+		}
+		ch := map[string]string{"API-KEY": ob.data()["apiKey"].(string), "API-SECRET": ob.data()["apiSecret"].(string), "MERCHANT-ID": child}
+		if r := e.do("GET", "/partners/"+f.m.Merchant.PartnerID+"/merchants/"+child+"/stores", ch, nil); r.Status != 200 || len(r.Body["data"].([]any)) != 1 {
+			t.Errorf("the new merchant's own credentials: %s", r.Raw)
+		}
+		if r := e.do("POST", pbase, f.admin, map[string]any{"country": "Norway", "organisation": map[string]any{"corporateId": "1"}}); r.Status != 400 {
+			t.Errorf("bad onboarding: %s", r.Raw)
 		}
 
 		// Endpoints: the secret is shown once, the test ping verifies.
