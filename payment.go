@@ -63,9 +63,11 @@ type Order struct {
 	// Amount is totalOrderAmount.total as given, before adjustments
 	// (tips); Tips is the sum of its tip adjustments; Paid what its
 	// completed payments brought in, tips included.
-	Amount      int64
-	Tips        int64
-	Paid        int64
+	Amount int64
+	Tips   int64
+	Paid   int64
+	// Refunded is what return orders have paid back on this purchase.
+	Refunded    int64
 	TipsMode    string
 	CallbackURL string
 	Doc         json.RawMessage
@@ -268,10 +270,20 @@ type PaymentChange struct {
 	Adjustments  []Adjustment
 	// Voided marks transactions voided.
 	Voided []string
-	// Captured sets the final amount and fee of a delayed-capture
+	// Captured sets the final amount, fee and tip of a delayed-capture
 	// transaction.
 	Captured *Transaction
+	// Refund adds a completed refund to its purchase's refunded total,
+	// and fails the change with AMOUNT_INVALID if that would exceed what
+	// the purchase paid.
+	Refund   *RefundClaim
 	Webhooks []Callback
+}
+
+// RefundClaim is a refund's share of its purchase.
+type RefundClaim struct {
+	PurchaseOrderID string
+	Amount          int64
 }
 
 // Setting is one level's configuration of one kind (tips, branding):
@@ -335,8 +347,6 @@ type PaymentStore interface {
 	Terminal(ctx context.Context, merchantID, id string) (Terminal, error)
 	Terminals(ctx context.Context, merchantID, storeID string, page, perPage int) ([]Terminal, int, error)
 
-	// Refunded is what return orders have paid back on a purchase.
-	Refunded(ctx context.Context, purchaseOrderID string) (int64, error)
 	TransactionByReceipt(ctx context.Context, key string) (Transaction, error)
 
 	// Settings returns a merchant's settings of one kind, every level.

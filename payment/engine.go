@@ -32,8 +32,8 @@ func Fee(amount int64) int64 {
 func (s *Service) advance(ctx context.Context, id string) error {
 	var o jeton.Order
 	var p jeton.Payment
-	if h, ok := s.handed.LoadAndDelete(id); ok {
-		o, p = h.(handoff).o, h.(handoff).p
+	if h, ok := s.unhand(id); ok {
+		o, p = h.o, h.p
 	} else {
 		var err error
 		if p, err = s.cfg.Store.PaymentAny(ctx, id); err != nil {
@@ -133,7 +133,7 @@ func (s *Service) advance(ctx context.Context, id string) error {
 			return err
 		}
 		p.FailureReason = reason
-		o.Status, o.UpdatedAt = ostatus, now
+		o.Status, o.UpdatedAt = afterEnd(o, ostatus), now
 		hooks, err := s.webhooks(ctx, o, ev, t.ID, failedData(o, p, key), now)
 		if err != nil {
 			return err
@@ -141,6 +141,29 @@ func (s *Service) advance(ctx context.Context, id string) error {
 		ch.Webhooks = append(ch.Webhooks, hooks...)
 	default:
 		return errors.New("processor gave no outcome")
+	}
+	err = s.write(ctx, ch)
+	if ch.Refund != nil && jeton.ErrorKey(err) == jeton.KeyAmountInvalid {
+		// Another refund of the purchase completed first and left too
+		// little: this one fails.
+		return s.failRefund(ctx, id)
+	}
+	return err
+}
+
+// failRefund ends a refund FAILED when its purchase has too little left.
+func (s *Service) failRefund(ctx context.Context, id string) error {
+	p, err := s.cfg.Store.PaymentAny(ctx, id)
+	if err != nil || p.Status.Terminal() {
+		return err
+	}
+	o, err := s.cfg.Store.Order(ctx, p.MerchantID, p.OrderID)
+	if err != nil {
+		return err
+	}
+	ch := jeton.PaymentChange{Order: &o, Payment: &p}
+	if err := s.failInto(ctx, &ch, "Refund exceeds what is left of the purchase", s.now()); err != nil {
+		return err
 	}
 	return s.write(ctx, ch)
 }
@@ -167,13 +190,11 @@ func (s *Service) completeInto(ctx context.Context, ch *jeton.PaymentChange, now
 		if err != nil {
 			return err
 		}
-		left, err := s.refundable(ctx, purchase)
-		if err != nil {
-			return err
-		}
-		if charged > left {
+		if charged > refundable(purchase) {
 			return s.failInto(ctx, ch, "Refund exceeds what is left of the purchase", now)
 		}
+		// The write itself checks it again, against refunds raced.
+		ch.Refund = &jeton.RefundClaim{PurchaseOrderID: purchase.ID, Amount: charged}
 	}
 	if err := p.Move(jeton.PaymentCompleted, now); err != nil {
 		return err
@@ -215,7 +236,7 @@ func (s *Service) failInto(ctx context.Context, ch *jeton.PaymentChange, reason 
 		return err
 	}
 	p.FailureReason = reason
-	o.Status, o.UpdatedAt = jeton.OrderPaymentFailed, now
+	o.Status, o.UpdatedAt = afterEnd(*o, jeton.OrderPaymentFailed), now
 	hooks, err := s.webhooks(ctx, *o, callback.EventPaymentFailed, p.TerminalID, failedData(*o, *p, "failedTransactionDetails"), now)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jetonhq/jeton"
@@ -101,7 +102,8 @@ type Service struct {
 	// handed holds the order and payment a request has just written, for
 	// the worker it kicks: the worker starts from them instead of reading
 	// them back (its write still checks their versions).
-	handed sync.Map // payment id -> handoff
+	handed  sync.Map // payment id -> handoff
+	handedN atomic.Int64
 
 	endpoints *ttlCache[[]jeton.WebhookEndpoint] // by merchant
 	settings  *ttlCache[[]jeton.Setting]         // by merchant and kind
@@ -194,6 +196,25 @@ func conflict(key, format string, args ...any) error {
 	return jeton.Errorf(jeton.KindConflict, key, format, args...)
 }
 
+// merchantOnly keeps refunds, voids, captures and callback URLs to the
+// merchant's own credentials: an end user's token must not pay itself
+// back or point jeton's signed calls at an address of its choosing.
+func merchantOnly(c Caller, what string) error {
+	if c.Owner != "" {
+		return jeton.Errorf(jeton.KindForbidden, jeton.KeyForbidden, "%s are the merchant's: use the API credentials", what)
+	}
+	return nil
+}
+
+// afterEnd is an order's status once a payment on it failed or was
+// cancelled: still partly paid if an earlier payment brought money in.
+func afterEnd(o jeton.Order, status jeton.OrderStatus) jeton.OrderStatus {
+	if o.Paid > 0 {
+		return jeton.OrderPartialPaymentCompleted
+	}
+	return status
+}
+
 // OrderInput is a validated order from the API.
 type OrderInput struct {
 	TerminalID      string
@@ -221,23 +242,39 @@ type PaymentInput struct {
 
 // CreateOrder stores a new order, and its first payment when asked.
 func (s *Service) CreateOrder(ctx context.Context, c Caller, in OrderInput) (jeton.Order, *jeton.Payment, error) {
+	if in.CallbackURL != "" {
+		if err := merchantOnly(c, "callback URLs"); err != nil {
+			return jeton.Order{}, nil, err
+		}
+	}
 	t, err := s.terminal(ctx, c.MerchantID, in.TerminalID)
 	if err != nil {
 		return jeton.Order{}, nil, err
 	}
 	if in.Type == jeton.OrderReturn {
+		if err := merchantOnly(c, "refunds"); err != nil {
+			return jeton.Order{}, nil, err
+		}
 		p, err := s.cfg.Store.Order(ctx, c.MerchantID, in.PurchaseOrderID)
-		if err != nil || !c.visible(p.Owner) {
+		if err != nil {
 			return jeton.Order{}, nil, jeton.Errorf(jeton.KindInvalid, jeton.KeyOrderNotFound, "purchaseOrderId: no such purchase order")
 		}
 		if p.Type != jeton.OrderPurchase || p.Paid == 0 {
 			return jeton.Order{}, nil, jeton.Errorf(jeton.KindInvalid, jeton.KeyOrderState, "purchaseOrderId: the purchase has nothing paid to refund")
 		}
-		left, err := s.refundable(ctx, p)
+		if p.Currency != in.Currency {
+			return jeton.Order{}, nil, jeton.Errorf(jeton.KindInvalid, jeton.KeyAmountInvalid, "a refund is in the purchase's currency (%s)", p.Currency)
+		}
+		ps, err := s.cfg.Store.OrderPayments(ctx, p.ID)
 		if err != nil {
 			return jeton.Order{}, nil, err
 		}
-		if in.Amount > left {
+		for _, x := range ps {
+			if x.Capture == "PENDING" && x.Void == "" {
+				return jeton.Order{}, nil, conflict(jeton.KeyPaymentState, "the purchase has a payment not captured yet: capture or void it instead of refunding")
+			}
+		}
+		if left := refundable(p); in.Amount > left {
 			return jeton.Order{}, nil, jeton.Errorf(jeton.KindInvalid, jeton.KeyAmountInvalid, "a refund cannot exceed what is left of the purchase (%d)", left)
 		}
 	}
@@ -248,6 +285,9 @@ func (s *Service) CreateOrder(ctx context.Context, c Caller, in OrderInput) (jet
 	ch := jeton.PaymentChange{Order: &o, NewOrder: true}
 	var p *jeton.Payment
 	if in.Pay != nil {
+		if err := s.terminalFree(ctx, t); err != nil {
+			return jeton.Order{}, nil, err
+		}
 		pay := *in.Pay
 		pay.OrderID = o.ID
 		np, err := s.newPayment(ctx, c, &o, t, pay, now)
@@ -275,13 +315,34 @@ type handoff struct {
 	p jeton.Payment
 }
 
+// maxHanded bounds the handoffs held: beyond it, workers read from the
+// store, and memory stays flat however far the terminals fall behind.
+const maxHanded = 4096
+
 // hand kicks the worker of a payment just written, with its state.
 func (s *Service) hand(o jeton.Order, p jeton.Payment) {
 	if p.NextAt.IsZero() {
 		return
 	}
-	s.handed.Store(p.ID, handoff{o, p})
+	if !p.NextAt.After(s.now()) && s.handedN.Load() < maxHanded {
+		s.handed.Store(p.ID, handoff{o, p})
+		s.handedN.Add(1)
+		if !s.kick(p.ID) {
+			s.unhand(p.ID) // not queued: the sweeper reads it from the store
+		}
+		return
+	}
 	s.kickAt(p.ID, p.NextAt)
+}
+
+// unhand drops a payment's handoff, if any, and returns it.
+func (s *Service) unhand(id string) (handoff, bool) {
+	h, ok := s.handed.LoadAndDelete(id)
+	if !ok {
+		return handoff{}, false
+	}
+	s.handedN.Add(-1)
+	return h.(handoff), true
 }
 
 // UpdateOrder replaces an order that no payment has started on.
@@ -292,6 +353,14 @@ func (s *Service) UpdateOrder(ctx context.Context, c Caller, id string, in Order
 	}
 	if o.Status != jeton.OrderPending {
 		return o, conflict(jeton.KeyOrderState, "the order can no longer be updated: a payment was initiated (status %s)", o.Status)
+	}
+	if o.Type == jeton.OrderReturn || in.Type == jeton.OrderReturn {
+		return o, conflict(jeton.KeyOrderState, "a return order is not updated: cancel it and create another")
+	}
+	if in.CallbackURL != "" && in.CallbackURL != o.CallbackURL {
+		if err := merchantOnly(c, "callback URLs"); err != nil {
+			return o, err
+		}
 	}
 	t, err := s.terminal(ctx, c.MerchantID, in.TerminalID)
 	if err != nil {
@@ -314,10 +383,10 @@ func (s *Service) CancelOrder(ctx context.Context, c Caller, id string) (jeton.O
 	if err != nil {
 		return o, err
 	}
-	switch o.Status {
-	case jeton.OrderCancelled:
+	switch {
+	case o.Status == jeton.OrderCancelled:
 		return o, nil
-	case jeton.OrderPaymentCompleted, jeton.OrderPartialPaymentCompleted, jeton.OrderPaymentProcessed:
+	case o.Paid > 0 || o.Status == jeton.OrderPaymentCompleted || o.Status == jeton.OrderPartialPaymentCompleted || o.Status == jeton.OrderPaymentProcessed:
 		return o, conflict(jeton.KeyOrderState, "a paid order cannot be cancelled; refund it with a return order")
 	}
 	now := s.now()
@@ -508,7 +577,7 @@ func (s *Service) CancelPayment(ctx context.Context, c Caller, id string) (jeton
 			return p, err
 		}
 		p.FailureReason = "Cancelled by the merchant"
-		o.Status, o.UpdatedAt = jeton.OrderPaymentCancelled, now
+		o.Status, o.UpdatedAt = afterEnd(o, jeton.OrderPaymentCancelled), now
 		hooks, err := s.webhooks(ctx, o, callback.EventPaymentCancelled, p.TerminalID, failedData(o, p, "cancelledTransactionDetails"), now)
 		if err != nil {
 			return p, err
@@ -543,6 +612,9 @@ var cet = func() *time.Location {
 // 23:50 CET), or a delayed-capture payment before its capture; never a
 // purchase already refunded in part.
 func (s *Service) VoidPayment(ctx context.Context, c Caller, id string) (VoidStatus, error) {
+	if err := merchantOnly(c, "voids"); err != nil {
+		return "", err
+	}
 	for {
 		p, err := s.Payment(ctx, c, id)
 		if err != nil {
@@ -559,9 +631,7 @@ func (s *Service) VoidPayment(ctx context.Context, c Caller, id string) (VoidSta
 		if err != nil {
 			return "", err
 		}
-		if refunded, err := s.cfg.Store.Refunded(ctx, o.ID); err != nil {
-			return "", err
-		} else if refunded > 0 {
+		if o.Refunded > 0 {
 			return CannotVoid, nil // refunded in part already: voiding would pay it back twice
 		}
 		p.Void, p.UpdatedAt = string(Voided), now
@@ -604,10 +674,14 @@ func (s *Service) kickAt(id string, at time.Time) {
 	s.kick(id)
 }
 
-func (s *Service) kick(id string) {
+// kick queues a payment for a worker and reports whether it did; a full
+// queue leaves it to the sweeper.
+func (s *Service) kick(id string) bool {
 	select {
 	case s.kicks <- id:
-	default: // the sweeper finds it
+		return true
+	default:
+		return false
 	}
 }
 
@@ -622,6 +696,7 @@ func (s *Service) Run(ctx context.Context) {
 					return
 				case id := <-s.kicks:
 					if _, busy := s.busy.LoadOrStore(id, true); busy {
+						s.unhand(id) // the worker on it reads what it needs
 						continue
 					}
 					if err := s.advance(ctx, id); err != nil && ctx.Err() == nil && !errors.Is(err, errStale) {

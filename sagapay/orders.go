@@ -194,10 +194,10 @@ func (req orderRequest) input(doc json.RawMessage) (payment.OrderInput, error) {
 			}
 			in.Type, in.PurchaseOrderID = jeton.OrderReturn, l.PurchaseOrderID
 		}
-		if total < 0 {
-			total = -total
-		}
 		sum += total // at most 500 lines of at most MaxAmount: no overflow
+	}
+	if in.Type == jeton.OrderReturn && sum < 0 {
+		sum = -sum // a return's lines are negative in the new schema
 	}
 	in.Amount = sum
 	if t := req.TotalOrderAmount; t != nil {

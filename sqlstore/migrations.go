@@ -249,6 +249,7 @@ CREATE TABLE saga_orders (
 	amount BIGINT NOT NULL,
 	tips BIGINT NOT NULL,
 	paid BIGINT NOT NULL,
+	refunded BIGINT NOT NULL,
 	tips_mode TEXT NOT NULL,
 	callback_url TEXT NOT NULL,
 	doc TEXT NOT NULL,
@@ -306,6 +307,7 @@ CREATE TABLE saga_transactions (
 );
 CREATE INDEX saga_transactions_merchant ON saga_transactions (merchant_id, created_at);
 CREATE INDEX saga_transactions_order ON saga_transactions (order_id);
+CREATE UNIQUE INDEX saga_transactions_receipt ON saga_transactions (receipt_key);
 CREATE TABLE saga_adjustments (
 	id TEXT PRIMARY KEY,
 	merchant_id TEXT NOT NULL REFERENCES merchants (id),

@@ -17,7 +17,7 @@ var _ jeton.PaymentStore = (*DB)(nil)
 
 const (
 	orderCols = `id, merchant_id, store_id, terminal_id, owner, type, purchase_order_id, reference_id, status, currency,
-amount, tips, paid, tips_mode, callback_url, doc, created_at, updated_at, version`
+amount, tips, paid, refunded, tips_mode, callback_url, doc, created_at, updated_at, version`
 	paymentCols = `id, merchant_id, order_id, terminal_id, owner, method, amount, tip, status, step, failure_reason, card,
 transaction_id, void, capture, refund_reason, control, next_at, created_at, updated_at, version`
 	txCols = `id, merchant_id, store_id, terminal_id, order_id, payment_id, owner, reference_id, type, amount, tip, fee,
@@ -27,7 +27,8 @@ currency, method, card, rrn, voided, receipt_key, created_at`
 )
 
 func init() {
-	queries["insOrder"] = `INSERT INTO saga_orders (` + orderCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
+	queries["insOrder"] = `INSERT INTO saga_orders (` + orderCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
+	queries["refundOrder"] = `UPDATE saga_orders SET refunded = refunded + ?, version = version + 1 WHERE id = ? AND paid - refunded >= ?`
 	queries["updOrder"] = `UPDATE saga_orders SET terminal_id = ?, reference_id = ?, status = ?, currency = ?, amount = ?, tips = ?, paid = ?,
 tips_mode = ?, callback_url = ?, doc = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`
 	queries["getOrder"] = `SELECT ` + orderCols + ` FROM saga_orders WHERE merchant_id = ? AND id = ?`
@@ -40,9 +41,8 @@ void = ?, capture = ?, control = ?, next_at = ?, updated_at = ?, version = versi
 	queries["orderPayments"] = `SELECT ` + paymentCols + ` FROM saga_payments WHERE order_id = ? ORDER BY created_at, id`
 	queries["duePayments"] = `SELECT id FROM saga_payments WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at LIMIT ?`
 	queries["insTx"] = `INSERT INTO saga_transactions (` + txCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	queries["captureTx"] = `UPDATE saga_transactions SET amount = ?, fee = ? WHERE id = ?`
+	queries["captureTx"] = `UPDATE saga_transactions SET amount = ?, fee = ?, tip = ? WHERE id = ?`
 	queries["txReceipt"] = `SELECT ` + txCols + ` FROM saga_transactions WHERE receipt_key = ?`
-	queries["refunded"] = `SELECT COALESCE(SUM(paid), 0) FROM saga_orders WHERE purchase_order_id = ? AND type = 'RETURN'`
 	queries["settings"] = `SELECT merchant_id, kind, level, level_id, doc, updated_at FROM saga_settings WHERE merchant_id = ? AND kind = ?`
 	queries["putSetting"] = `INSERT INTO saga_settings (merchant_id, kind, level, level_id, doc, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (merchant_id, kind, level, level_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`
@@ -63,7 +63,7 @@ ON CONFLICT (merchant_id, kind, level, level_id) DO UPDATE SET doc = excluded.do
 
 func orderArgs(o *jeton.Order) []any {
 	return []any{o.ID, o.MerchantID, o.StoreID, o.TerminalID, o.Owner, string(o.Type), o.PurchaseOrderID, o.ReferenceID, string(o.Status),
-		o.Currency, o.Amount, o.Tips, o.Paid, o.TipsMode, o.CallbackURL, string(o.Doc), micros(o.CreatedAt), micros(o.UpdatedAt)}
+		o.Currency, o.Amount, o.Tips, o.Paid, o.Refunded, o.TipsMode, o.CallbackURL, string(o.Doc), micros(o.CreatedAt), micros(o.UpdatedAt)}
 }
 
 func scanOrder(s scanner) (jeton.Order, error) {
@@ -71,7 +71,7 @@ func scanOrder(s scanner) (jeton.Order, error) {
 	var doc string
 	var created, updated int64
 	err := s.Scan(&o.ID, &o.MerchantID, &o.StoreID, &o.TerminalID, &o.Owner, &o.Type, &o.PurchaseOrderID, &o.ReferenceID, &o.Status,
-		&o.Currency, &o.Amount, &o.Tips, &o.Paid, &o.TipsMode, &o.CallbackURL, &doc, &created, &updated, &o.Version)
+		&o.Currency, &o.Amount, &o.Tips, &o.Paid, &o.Refunded, &o.TipsMode, &o.CallbackURL, &doc, &created, &updated, &o.Version)
 	o.Doc = json.RawMessage(doc)
 	o.CreatedAt, o.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return o, err
@@ -129,6 +129,9 @@ func scanTx(s scanner) (jeton.Transaction, error) {
 	return t, nil
 }
 
+// errRefundExceeds refuses a refund above what is left of its purchase.
+var errRefundExceeds = jeton.Errorf(jeton.KindInvalid, jeton.KeyAmountInvalid, "the refund exceeds what is left of the purchase")
+
 // errPaymentStale fails a change whose order or payment moved on since it
 // was read.
 func errPaymentStale(what, id string) error {
@@ -183,8 +186,21 @@ func (db *DB) WritePayments(ctx context.Context, ch jeton.PaymentChange) error {
 				return fmt.Errorf("insert transaction: %w", err)
 			}
 		}
+		if r := ch.Refund; r != nil {
+			// The purchase's refunded total grows only while it stays
+			// within what was paid: refunds raced side by side cannot
+			// add up to more, and the purchase's version moves, so a
+			// void or capture read before this refund fails.
+			res, err := db.exec(ctx, tx, "refundOrder", r.Amount, r.PurchaseOrderID, r.Amount)
+			if err != nil {
+				return fmt.Errorf("refund: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errRefundExceeds
+			}
+		}
 		if c := ch.Captured; c != nil {
-			if _, err := db.exec(ctx, tx, "captureTx", c.Amount, c.Fee, c.ID); err != nil {
+			if _, err := db.exec(ctx, tx, "captureTx", c.Amount, c.Fee, c.Tip, c.ID); err != nil {
 				return fmt.Errorf("capture transaction: %w", err)
 			}
 		}
@@ -494,13 +510,6 @@ func (db *DB) DeleteWebhookEndpoint(ctx context.Context, merchantID, id string) 
 		}
 		return nil
 	})
-}
-
-// Refunded sums what return orders have paid back on a purchase.
-func (db *DB) Refunded(ctx context.Context, purchaseOrderID string) (int64, error) {
-	var n int64
-	err := db.r.QueryRowContext(ctx, db.q["refunded"], purchaseOrderID).Scan(&n)
-	return n, err
 }
 
 // TransactionByReceipt finds the transaction of a receipt page.

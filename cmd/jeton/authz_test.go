@@ -16,6 +16,7 @@ type authRule struct {
 	client  bool        // a client token of the surface may call it
 	scope   jeton.Scope // the API-key scope it needs; "" = API keys may not
 	ids     bool        // its path names the merchant's own objects
+	op      bool        // an operational route: the other surface's token is 401 there, not 403
 }
 
 // authRules classifies every route of both surfaces. A route missing
@@ -29,7 +30,12 @@ func authRules() map[string]authRule {
 	apClient := func(ids bool) authRule { return authRule{surface: "assetpay", client: true, ids: ids} }
 	saAdmin := func(scope jeton.Scope) authRule { return authRule{surface: "sagapay", scope: scope, ids: true} }
 	saOp := func(scope jeton.Scope, ids bool) authRule {
-		return authRule{surface: "sagapay", client: true, scope: scope, ids: ids}
+		return authRule{surface: "sagapay", client: true, scope: scope, ids: ids, op: true}
+	}
+	// saMerchantOp: an operational route that only the merchant may call
+	// (refunds, voids, captures): end users' tokens get 403.
+	saMerchantOp := func(scope jeton.Scope, ids bool) authRule {
+		return authRule{surface: "sagapay", scope: scope, ids: ids, op: true}
 	}
 	pub := authRule{surface: "public"}
 	return map[string]authRule{
@@ -55,7 +61,7 @@ func authRules() map[string]authRule {
 
 		"POST /partners/{partnerId}/token":                                        saAdmin(core),
 		"POST /partners/{partnerId}/token/revoke":                                 saAdmin(admin),
-		"GET /client-tokens/me":                                                   {surface: "sagapay", client: true, scope: ro},
+		"GET /client-tokens/me":                                                   {surface: "sagapay", client: true, scope: ro, op: true},
 		"GET /partners/{partnerId}/merchants":                                     saAdmin(admin),
 		"POST /partners/{partnerId}/merchants":                                    saAdmin(admin),
 		"GET /partners/{partnerId}/merchants/{target}":                            saAdmin(admin),
@@ -98,13 +104,13 @@ func authRules() map[string]authRule {
 
 		"GET /receipts/{id}/link": saOp(ro, true), "PUT /receipts/{id}/email": saOp(core, true), "PUT /receipts/{id}/print": saOp(core, true),
 		"GET /partners/{partnerId}/merchants/{merchantId}/reports": saOp(ro, true),
-		"POST /payments/{paymentId}/capture":                       saOp(core, true), "GET /payments/{paymentId}/capture": saOp(ro, true),
+		"POST /payments/{paymentId}/capture":                       saMerchantOp(core, true), "GET /payments/{paymentId}/capture": saOp(ro, true),
 		"POST /orders": saOp(core, false), "GET /orders/{orderId}": saOp(ro, true), "PUT /orders/{orderId}": saOp(core, true),
 		"DELETE /orders/{orderId}": saOp(core, true), "GET /orders/{orderId}/status": saOp(ro, true),
 		"GET /orders/{orderId}/adjustments": saOp(ro, true),
 		"POST /payments":                    saOp(core, false), "GET /payments/{paymentId}": saOp(ro, true),
 		"GET /payments/{paymentId}/status": saOp(ro, true), "DELETE /payments/{paymentId}": saOp(core, true),
-		"PUT /payments/{paymentId}/void": saOp(core, true), "POST /payments/{paymentId}/void": saOp(core, true),
+		"PUT /payments/{paymentId}/void": saMerchantOp(core, true), "POST /payments/{paymentId}/void": saMerchantOp(core, true),
 		"GET /transactions": saOp(ro, false), "GET /transactions/search": saOp(ro, false), "GET /transactions/{id}/list": saOp(ro, true),
 	}
 }
@@ -232,7 +238,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			case rule.surface == "sagapay":
 				switch {
 				case c.kind == "apToken" || c.kind == "otherApToken":
-					want = map[bool]string{true: "401", false: "403"}[rule.client]
+					want = map[bool]string{true: "401", false: "403"}[rule.op]
 				case c.kind == "saToken" || c.kind == "otherSaToken":
 					want = map[bool]string{true: "pass", false: "403"}[rule.client]
 				case rule.scope == "":

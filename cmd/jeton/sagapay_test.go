@@ -289,8 +289,11 @@ func TestSagaPayPaymentFlow(t *testing.T) {
 			t.Errorf("other merchant's terminal: %s", r.Raw)
 		}
 
-		// Void the same day.
-		if v := e.do("PUT", "/payments/"+payID+"/void", u1, nil); v.Status != 200 || v.data()["voidStatus"] != "VOIDED" {
+		// Void the same day: the merchant's to do, not the end user's.
+		if v := e.do("PUT", "/payments/"+payID+"/void", u1, nil); v.Status != 403 {
+			t.Errorf("void with a client token: %s", v.Raw)
+		}
+		if v := e.do("PUT", "/payments/"+payID+"/void", f.core, nil); v.Status != 200 || v.data()["voidStatus"] != "VOIDED" {
 			t.Errorf("void: %s", v.Raw)
 		}
 		if l := e.do("GET", "/transactions/"+payID+"/list", f.core, nil); l.Body["data"].([]any)[0].(map[string]any)["voided"] != true {
@@ -335,13 +338,17 @@ func TestSagaPayDeclinesAndCancels(t *testing.T) {
 		// The payment started with the order, and a per-order callback.
 		cb := newHookReceiver(t)
 		cb.setSecret(string(f.hooks.secret))
-		o = f.order(u, 3000, map[string]any{"controlFunctions": map[string]any{"callBackUrl": cb.srv.URL,
+		// An end user's token may not point jeton's signed calls anywhere.
+		if r := f.order(u, 3000, map[string]any{"controlFunctions": map[string]any{"callBackUrl": cb.srv.URL}}); r.Status != 403 {
+			t.Errorf("client token setting callBackUrl: %s", r.Raw)
+		}
+		o = f.order(f.core, 3000, map[string]any{"controlFunctions": map[string]any{"callBackUrl": cb.srv.URL,
 			"initiatePaymentsOptions": map[string]any{"paymentMethod": "CARD"}}})
 		if o.Status != 201 || o.data()["paymentId"] == nil {
 			t.Fatalf("order with payment: %s", o.Raw)
 		}
 		id3 := o.data()["orderId"].(string)
-		f.waitPayment(t, u, o.data()["paymentId"].(string))
+		f.waitPayment(t, f.core, o.data()["paymentId"].(string))
 		waitUntil(t, "per-order callbacks", func() bool { return strings.Contains(strings.Join(cb.events(id3), ","), "order.paymentcompleted") })
 		for _, h := range cb.all() {
 			if !h.Verified {
@@ -371,8 +378,29 @@ func TestSagaPayDeclinesAndCancels(t *testing.T) {
 			return strings.Contains(ev, "order.updated") && strings.Contains(ev, "order.cancelled")
 		})
 		// A paid order cannot be cancelled or updated.
-		if c := e.do("DELETE", "/orders/"+id3, u, nil); c.Status != 409 {
+		if c := e.do("DELETE", "/orders/"+id3, f.core, nil); c.Status != 409 {
 			t.Errorf("cancel paid order: %s", c.Raw)
+		}
+		// Partly paid, then a decline: the order stays partly paid and
+		// cannot be cancelled with money in it.
+		op := f.order(u, 2000, nil)
+		opID := op.data()["orderId"].(string)
+		first := e.do("POST", "/payments", u, map[string]any{"orderId": opID, "paymentMethod": "CARD", "amount": 1000})
+		if st := f.waitPayment(t, u, first.data()["paymentId"].(string)); st["paymentStatus"] != "PAYMENT_COMPLETED" {
+			t.Fatalf("partial payment: %v", st)
+		}
+		if s := e.do("GET", "/orders/"+opID+"/status", u, nil).data(); s["orderStatus"] != "PARTIAL_PAYMENT_COMPLETED" {
+			t.Errorf("after a partial payment: %v", s["orderStatus"])
+		}
+		second := e.do("POST", "/payments", u, map[string]any{"orderId": opID, "paymentMethod": "CARD", "amount": 951})
+		if st := f.waitPayment(t, u, second.data()["paymentId"].(string)); st["paymentStatus"] != "PAYMENT_FAILED" {
+			t.Fatalf("declined second payment: %v", st)
+		}
+		if s := e.do("GET", "/orders/"+opID+"/status", u, nil).data(); s["orderStatus"] != "PARTIAL_PAYMENT_COMPLETED" || len(s["transactions"].([]any)) != 1 {
+			t.Errorf("after a declined second payment: %v", s)
+		}
+		if c := e.do("DELETE", "/orders/"+opID, u, nil); c.Status != 409 {
+			t.Errorf("cancelling a partly paid order: %s", c.Raw)
 		}
 
 		// SagaPay's own site sends the legacy shape: itemAmount, type, NOK.
@@ -772,6 +800,38 @@ func TestSagaPayRefundsCaptureReports(t *testing.T) {
 			t.Errorf("refund transaction: %v", refunds)
 		}
 
+		// Two refunds of the whole purchase, raced: one completes, the
+		// other fails; the purchase is never refunded twice.
+		race, _, _ := f.pay(t, f.core, 7000, nil)
+		var rets []string
+		for range 2 {
+			r := e.do("POST", "/orders", f.core, map[string]any{"terminal$id": f.terminal, "type": "return", "purchaseOrderId": race,
+				"totalOrderAmount": map[string]any{"total": 7000, "currency": "752"}})
+			if r.Status != 201 {
+				t.Fatalf("return order: %s", r.Raw)
+			}
+			rets = append(rets, r.data()["orderId"].(string))
+		}
+		var pays []string
+		for _, r := range rets {
+			pays = append(pays, e.do("POST", "/payments", f.core, map[string]any{"orderId": r, "paymentMethod": "CARD"}).data()["paymentId"].(string))
+		}
+		outcomes := map[any]int{}
+		for _, p := range pays {
+			outcomes[f.waitPayment(t, f.core, p)["paymentStatus"]]++
+		}
+		if outcomes["PAYMENT_COMPLETED"] != 1 || outcomes["PAYMENT_FAILED"] != 1 {
+			t.Errorf("raced refunds: %v", outcomes)
+		}
+		if r := e.do("POST", "/orders", f.core, map[string]any{"terminal$id": f.terminal, "type": "return", "purchaseOrderId": race,
+			"totalOrderAmount": map[string]any{"total": 7000, "currency": "978"}}); r.Status != 400 {
+			t.Errorf("a refund in another currency: %s", r.Raw)
+		}
+		if r := e.do("POST", "/orders", f.token("buyer"), map[string]any{"terminal$id": f.terminal, "type": "return", "purchaseOrderId": race,
+			"totalOrderAmount": map[string]any{"total": 1, "currency": "752"}}); r.Status != 403 {
+			t.Errorf("a refund by a client token: %s", r.Raw)
+		}
+
 		// Delayed capture: authorized at completion, captured later; a
 		// PRE-AUTH capture sets a lower final amount.
 		_, delayed, _ := f.pay(t, f.core, 3000, map[string]any{"controlFunctions": map[string]any{"delayCapture": true}})
@@ -807,8 +867,8 @@ func TestSagaPayRefundsCaptureReports(t *testing.T) {
 			t.Errorf("void: %s", r.Raw)
 		}
 
-		// The report equals the transactions: sales 20000+3000+6500+1000,
-		// refunds 5000+15000, fees 1.49% of each (rounded down).
+		// The report equals the transactions: sales 20000+7000+3000+6500+1000,
+		// refunds 5000+15000+7000, fees 1.49% of each (rounded down).
 		rep := e.do("GET", "/partners/"+f.m.Merchant.PartnerID+"/merchants/"+f.m.Merchant.ID+"/reports", f.core, nil)
 		rows := rep.Body["data"].([]any)
 		if rep.Status != 200 || len(rows) != 1 {
@@ -816,9 +876,9 @@ func TestSagaPayRefundsCaptureReports(t *testing.T) {
 		}
 		row := rows[0].(map[string]any)
 		fee := func(v int64) int64 { return v * 149 / 10000 }
-		wantFee := fee(20000) + fee(3000) + fee(6500) + fee(1000) + fee(5000) + fee(15000)
-		if row["totalSale"] != float64(30500) || row["totalRefund"] != float64(20000) || row["fee"] != float64(wantFee) ||
-			row["payout"] != float64(30500-20000-wantFee) || row["reportType"] != "DAILY" {
+		wantFee := fee(20000) + fee(7000) + fee(3000) + fee(6500) + fee(1000) + fee(5000) + fee(15000) + fee(7000)
+		if row["totalSale"] != float64(37500) || row["totalRefund"] != float64(27000) || row["fee"] != float64(wantFee) ||
+			row["payout"] != float64(37500-27000-wantFee) || row["reportType"] != "DAILY" {
 			t.Errorf("report row: %v (fee want %d)", row, wantFee)
 		}
 		if r := e.do("GET", "/partners/"+f.m.Merchant.PartnerID+"/merchants/"+f.m.Merchant.ID+"/reports?reportType=MONTHLY", f.core, nil); r.Body["data"].([]any)[0].(map[string]any)["reportType"] != "MONTHLY" {
