@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -1024,4 +1025,39 @@ func TestSagaPayWebhookLog(t *testing.T) {
 			return false
 		})
 	})
+}
+
+// TestSeedCurl runs the seed's curl, as written, with the real curl
+// binary against a running server: a real token and a real order in
+// place of its placeholders.
+func TestSeedCurl(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl is not installed")
+	}
+	e := tradingEnv(t, "sqlite", 2*time.Second)
+	f := newSagaFixture(t, e, "Curl Cafe")
+	u := f.token("curl-user")
+	o := f.order(u, 1200, nil)
+	orderID := o.data()["orderId"].(string)
+	tok := strings.TrimPrefix(u["Authorization"], "Bearer ")
+	out, err := exec.Command(curl, "-s", "-d", "{\n\"orderId\": \""+orderID+"\",\n\"paymentMethod\": \"CARD\"\n}",
+		"-H", "Content-Type: application/json",
+		"-H", "Authorization: Bearer "+tok,
+		e.srv.URL+"/payments").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Status string `json:"status"`
+		Data   struct {
+			PaymentID string `json:"paymentId"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil || r.Status != "SUCCESS" || r.Data.PaymentID == "" {
+		t.Fatalf("the seed's curl: %s (%v)", out, err)
+	}
+	if st := f.waitPayment(t, u, r.Data.PaymentID); st["paymentStatus"] != "PAYMENT_COMPLETED" {
+		t.Errorf("payment from the seed's curl: %v", st)
+	}
 }
