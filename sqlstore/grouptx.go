@@ -28,13 +28,16 @@ import (
 // back, which would fail the other bodies of the group. A caller whose
 // ctx has ended before its body starts is skipped and told so.
 
-// maxGroup bounds the transactions that share one commit, and
+// maxGroup bounds the transactions that share one commit (128: under
+// the POST /payments benchmark groups filled 64, and doubling the bound
+// raised the rate 7%, 2,856-2,971/s to 3,080-3,170/s, with withdrawal
+// latency unchanged), and
 // maxBackground those of them marked jeton.Background: work someone waits
 // on (a request, an approval's decision) goes first, and a group stays
 // short, so it rarely waits long behind the engine's and the callback
 // workers' writes.
 const (
-	maxGroup      = 64
+	maxGroup      = 128
 	maxBackground = 16
 )
 
