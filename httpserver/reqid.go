@@ -1,9 +1,9 @@
 package httpserver
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
+
+	"github.com/jetonhq/jeton/internal/ids"
 )
 
 // RequestIDOf returns the id of the request being answered on w: the
@@ -16,23 +16,7 @@ func RequestIDOf(w http.ResponseWriter, r *http.Request) string {
 }
 
 // NewRequestID returns a random UUIDv4.
-func NewRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
-}
+func NewRequestID() string { return ids.Random() }
 
 // validRequestID accepts a caller's id when it is a UUID (the vendor SDK
 // sends a UUIDv4 and reuses it across retries).

@@ -353,20 +353,7 @@ func (db *DB) Adjustments(ctx context.Context, orderID string) ([]jeton.Adjustme
 
 // DuePayments returns payments whose sandbox terminal acts by now.
 func (db *DB) DuePayments(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, db.q["duePayments"], micros(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return db.dueIDs(ctx, "duePayments", now, limit)
 }
 
 func scanTerminal(s scanner) (jeton.Terminal, error) {

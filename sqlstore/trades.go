@@ -540,7 +540,12 @@ func (db *DB) TradeEvents(ctx context.Context, tradeID string) ([]jeton.TradeEve
 
 // DueTrades returns open trades whose next check has come.
 func (db *DB) DueTrades(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, db.q["dueTrades"], micros(now), limit)
+	return db.dueIDs(ctx, "dueTrades", now, limit)
+}
+
+// dueIDs runs a named query of the ids due at now, oldest due first.
+func (db *DB) dueIDs(ctx context.Context, query string, now time.Time, limit int) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, db.q[query], micros(now), limit)
 	if err != nil {
 		return nil, err
 	}

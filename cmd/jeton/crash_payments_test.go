@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -21,7 +19,6 @@ import (
 	"github.com/jetonhq/jeton/callback/sign"
 	"github.com/jetonhq/jeton/payment"
 	"github.com/jetonhq/jeton/sqlstore"
-	"github.com/jetonhq/jeton/sqlstore/storetest"
 )
 
 // TestCrashDuringPayments kills the real server with SIGKILL again and
@@ -36,20 +33,7 @@ func TestCrashDuringPayments(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the binary under load")
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		dir := t.TempDir()
-		runPaymentCrash(t, []string{"--data", dir}, nil, func() (*sqlstore.DB, error) { return sqlstore.Open(context.Background(), "", dir) })
-	})
-	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv(storetest.EnvDatabaseURL) == "" {
-			t.Skip(storetest.EnvDatabaseURL + " not set: skipping the PostgreSQL run (CI sets it)")
-		}
-		url := storetest.PostgresURL(t)
-		key := make([]byte, 32)
-		_, _ = rand.Read(key)
-		runPaymentCrash(t, []string{"--database-url", url, "--data", t.TempDir()}, []string{"JETON_MASTER_KEY=" + hex.EncodeToString(key)},
-			func() (*sqlstore.DB, error) { return sqlstore.Open(context.Background(), url, "") })
-	})
+	crashBackends(t, runPaymentCrash)
 }
 
 // hookLog is the merchant's webhook receiver in the crash test.

@@ -53,9 +53,16 @@ func TestCrashDuringTrades(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the binary under load for a minute or two")
 	}
+	crashBackends(t, runCrash)
+}
+
+// crashBackends runs a crash test against SQLite and, when
+// JETON_TEST_DATABASE_URL is set, PostgreSQL: run gets the server's store
+// flags and environment, and how to open the same store afterwards.
+func crashBackends(t *testing.T, run func(t *testing.T, args, env []string, open func() (*sqlstore.DB, error))) {
 	t.Run("sqlite", func(t *testing.T) {
 		dir := t.TempDir()
-		runCrash(t, []string{"--data", dir}, nil, func() (*sqlstore.DB, error) { return sqlstore.Open(context.Background(), "", dir) })
+		run(t, []string{"--data", dir}, nil, func() (*sqlstore.DB, error) { return sqlstore.Open(context.Background(), "", dir) })
 	})
 	t.Run("postgres", func(t *testing.T) {
 		if os.Getenv(storetest.EnvDatabaseURL) == "" {
@@ -64,7 +71,7 @@ func TestCrashDuringTrades(t *testing.T) {
 		url := storetest.PostgresURL(t)
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
-		runCrash(t, []string{"--database-url", url, "--data", t.TempDir()}, []string{"JETON_MASTER_KEY=" + hex.EncodeToString(key)},
+		run(t, []string{"--database-url", url, "--data", t.TempDir()}, []string{"JETON_MASTER_KEY=" + hex.EncodeToString(key)},
 			func() (*sqlstore.DB, error) { return sqlstore.Open(context.Background(), url, "") })
 	})
 }

@@ -24,7 +24,19 @@ func UUIDAt(t time.Time) string {
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], ms)
 	copy(b[:6], ts[2:])
-	b[6] = b[6]&0x0f | 0x70
+	return format(b, 7)
+}
+
+// Random returns a version-4 (random) UUID.
+func Random() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return format(b, 4)
+}
+
+// format sets b's version and variant and spells it as a UUID.
+func format(b [16]byte, version byte) string {
+	b[6] = b[6]&0x0f | version<<4
 	b[8] = b[8]&0x3f | 0x80
 	var out [36]byte
 	hex.Encode(out[0:8], b[0:4])

@@ -58,3 +58,10 @@ func TestShort(t *testing.T) {
 		seen[s] = true
 	}
 }
+
+func TestRandom(t *testing.T) {
+	v4 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	if a, b := Random(), Random(); !v4.MatchString(a) || a == b {
+		t.Fatalf("%q, %q", a, b)
+	}
+}
