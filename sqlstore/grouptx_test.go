@@ -20,15 +20,7 @@ func TestGroupCommitIsolation(t *testing.T) {
 	db := sqltest.SQLite(t, t.TempDir())
 	ctx := testCtx(t)
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	m := jeton.Merchant{ID: "m-group", PartnerID: "p", Name: "group", MaxTokenLifetime: time.Hour, CreatedAt: now}
-	if err := db.CreateMerchant(ctx, jeton.NewMerchant{Merchant: m,
-		Key:    jeton.APIKey{ID: "k-group", MerchantID: m.ID, Hash: []byte{7}, Prefix: "ap_", Scopes: []jeton.Scope{jeton.ScopeCoreAccess}, CreatedAt: now},
-		Secret: jeton.Secret{ID: "s-group", MerchantID: m.ID, Sealed: []byte{9}, CreatedAt: now}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.OpenWallet(ctx, m.ID, nil); err != nil {
-		t.Fatal(err)
-	}
+	m := walletMerchant(t, ctx, db, "group", now)
 	refused := fmt.Errorf("refused by decide")
 	create := func(ctx context.Context, i int, ext string, fail bool) error {
 		tr := jeton.Trade{ID: fmt.Sprintf("g-%03d", i), MerchantID: m.ID, Type: jeton.Deposit, Source: jeton.SourceClient,

@@ -6,20 +6,13 @@ import (
 	"time"
 
 	"github.com/jetonhq/jeton"
-	"github.com/jetonhq/jeton/sqlstore"
-	"github.com/jetonhq/jeton/sqlstore/sqltest"
-	"github.com/jetonhq/jeton/sqlstore/storetest"
 )
 
 // TestCallbackOutbox walks stored callbacks through claims, leases,
 // retries, stale answers, redelivery and batched records on both
 // backends.
 func TestCallbackOutbox(t *testing.T) {
-	stores := map[string]func(t *testing.T) *sqlstore.DB{
-		"sqlite":   func(t *testing.T) *sqlstore.DB { return sqltest.SQLite(t, t.TempDir()) },
-		"postgres": func(t *testing.T) *sqlstore.DB { return sqltest.Postgres(t, storetest.PostgresURL(t)) },
-	}
-	for name, open := range stores {
+	for name, open := range bothStores() {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			ctx := testCtx(t)
@@ -27,15 +20,7 @@ func TestCallbackOutbox(t *testing.T) {
 			// from when it is stored (real time), so "now" is set a little
 			// ahead of every store in this test.
 			now := time.Now().UTC().Truncate(time.Microsecond).Add(2 * time.Second)
-			m := jeton.Merchant{ID: "m-outbox", PartnerID: "p", Name: "outbox", MaxTokenLifetime: time.Hour, CreatedAt: now}
-			if err := db.CreateMerchant(ctx, jeton.NewMerchant{Merchant: m,
-				Key:    jeton.APIKey{ID: "k-outbox", MerchantID: m.ID, Hash: []byte{4, 5, 6}, Prefix: "ap_", Scopes: []jeton.Scope{jeton.ScopeCoreAccess}, CreatedAt: now},
-				Secret: jeton.Secret{ID: "s-outbox", MerchantID: m.ID, Sealed: []byte{9}, CreatedAt: now}}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.OpenWallet(ctx, m.ID, nil); err != nil {
-				t.Fatal(err)
-			}
+			m := walletMerchant(t, ctx, db, "outbox", now)
 			kicks := 0
 			db.OnCallbacks(func() { kicks++ })
 			// A trade far in the sandbox's future still makes its callback

@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/jetonhq/jeton"
-	"github.com/jetonhq/jeton/sqlstore"
-	"github.com/jetonhq/jeton/sqlstore/sqltest"
-	"github.com/jetonhq/jeton/sqlstore/storetest"
 )
 
 // TestUpdateTradeStale: UpdateTrade decides from the caller's copy, and
@@ -18,24 +15,12 @@ import (
 // ordered seqs without reading the last one. Many concurrent updates of
 // one trade all land, each exactly once.
 func TestUpdateTradeStale(t *testing.T) {
-	stores := map[string]func(t *testing.T) *sqlstore.DB{
-		"sqlite":   func(t *testing.T) *sqlstore.DB { return sqltest.SQLite(t, t.TempDir()) },
-		"postgres": func(t *testing.T) *sqlstore.DB { return sqltest.Postgres(t, storetest.PostgresURL(t)) },
-	}
-	for name, open := range stores {
+	for name, open := range bothStores() {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			ctx := testCtx(t)
 			now := time.Now().UTC().Truncate(time.Microsecond)
-			m := jeton.Merchant{ID: "m-stale", PartnerID: "p", Name: "stale", MaxTokenLifetime: time.Hour, CreatedAt: now}
-			if err := db.CreateMerchant(ctx, jeton.NewMerchant{Merchant: m,
-				Key:    jeton.APIKey{ID: "k-stale", MerchantID: m.ID, Hash: []byte{1, 2}, Prefix: "ap_", Scopes: []jeton.Scope{jeton.ScopeCoreAccess}, CreatedAt: now},
-				Secret: jeton.Secret{ID: "s-stale", MerchantID: m.ID, Sealed: []byte{9}, CreatedAt: now}}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.OpenWallet(ctx, m.ID, nil); err != nil {
-				t.Fatal(err)
-			}
+			m := walletMerchant(t, ctx, db, "stale", now)
 			tr := jeton.Trade{ID: "t-stale", MerchantID: m.ID, Type: jeton.Withdraw, Source: jeton.SourceClient,
 				Status: jeton.StatusInitiated, Game: "730", ClientSteamID: "76561198000000001", CreatedAt: now, UpdatedAt: now}
 			v1, err := db.CreateTrade(ctx, m.ID, tr.ClientSteamID, false, func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error) {

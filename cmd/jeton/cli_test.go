@@ -181,6 +181,21 @@ var bannerRe = map[string]*regexp.Regexp{
 	"cert":     regexp.MustCompile(`provider certificate\s+(\S+)`),
 }
 
+// bannerValues reads the demo merchant's credentials, every one of
+// bannerRe, from the first-start banner.
+func bannerValues(t *testing.T, banner string) map[string]string {
+	t.Helper()
+	demo := map[string]string{}
+	for k, re := range bannerRe {
+		m := re.FindStringSubmatch(banner)
+		if m == nil {
+			t.Fatalf("banner lacks %s:\n%s", k, banner)
+		}
+		demo[k] = m[1]
+	}
+	return demo
+}
+
 // TestCLIEndToEnd runs the real binary: first start and its banner, the
 // admin commands against the store the server is using, both token
 // endpoints, graceful shutdown, and finally searches the database files
@@ -196,14 +211,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // stdout is copied by another goroutine
 		banner = srv.stdout.String()
 	}
-	demo := map[string]string{}
-	for k, re := range bannerRe {
-		m := re.FindStringSubmatch(banner)
-		if m == nil {
-			t.Fatalf("banner lacks %s:\n%s", k, banner)
-		}
-		demo[k] = m[1]
-	}
+	demo := bannerValues(t, banner)
 	if info, err := os.Stat(filepath.Join(data, "master.key")); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("master key file: %v %v", info, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,16 +81,9 @@ func runPaymentCrash(t *testing.T, args, env []string, open func() (*sqlstore.DB
 	// in flight through every kill.
 	srv := newCrashServer(t, append(args, "--sandbox-terminal-after", "2s"), env)
 	srv.start()
-	banner := srv.logs.String()
-	find := func(re *regexp.Regexp) string {
-		m := re.FindStringSubmatch(banner)
-		if m == nil {
-			t.Fatalf("banner without %v:\n%s", re, banner)
-		}
-		return m[1]
-	}
-	mid, partner, key, secret := find(bannerRe["merchant"]), find(bannerRe["partner"]), find(bannerRe["key"]), find(bannerRe["secret"])
-	provider, cert := find(bannerRe["provider"]), find(bannerRe["cert"])
+	demo := bannerValues(t, srv.logs.String())
+	mid, partner, key, secret := demo["merchant"], demo["partner"], demo["key"], demo["secret"]
+	provider, cert := demo["provider"], demo["cert"]
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 256

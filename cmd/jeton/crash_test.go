@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -388,15 +387,8 @@ func runCrash(t *testing.T, args, env []string, open func() (*sqlstore.DB, error
 
 	srv := newCrashServer(t, args, env)
 	srv.start()
-	banner := srv.logs.String()
-	find := func(re *regexp.Regexp) string {
-		m := re.FindStringSubmatch(banner)
-		if m == nil {
-			t.Fatalf("banner without %v:\n%s", re, banner)
-		}
-		return m[1]
-	}
-	merchantID, apiKey, secret := find(bannerRe["merchant"]), find(bannerRe["key"]), find(bannerRe["secret"])
+	demo := bannerValues(t, srv.logs.String())
+	merchantID, apiKey, secret := demo["merchant"], demo["key"], demo["secret"]
 
 	shop := newCrashShop(t)
 	shop.secret = []byte(secret)
