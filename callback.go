@@ -71,6 +71,9 @@ type CallbackStore interface {
 	// for all.
 	Callbacks(ctx context.Context, merchantID, tradeID string, limit, offset int) ([]Callback, int, error)
 	CallbackAttempts(ctx context.Context, merchantID, deliveryID string) ([]CallbackAttempt, error)
+	// RecentAttempts lists the merchant's latest attempts of every kind,
+	// newest first, for the dashboard's delivery log.
+	RecentAttempts(ctx context.Context, merchantID string, limit int) ([]CallbackAttempt, error)
 	// ClaimCallbacks takes up to limit callbacks due at now for one
 	// attempt each: it counts the attempt and moves their NextAt to
 	// leaseUntil, so no other worker or instance takes them meanwhile and

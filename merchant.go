@@ -218,6 +218,11 @@ type Store interface {
 
 	CreateProvider(ctx context.Context, p Provider) error
 	Provider(ctx context.Context, merchantID, id string) (Provider, error)
+	// Providers lists a merchant's providers, oldest first.
+	Providers(ctx context.Context, merchantID string) ([]Provider, error)
+	// RevokeProvider ends a provider at at; it is not found if already
+	// revoked.
+	RevokeProvider(ctx context.Context, merchantID, id string, at time.Time) error
 
 	// UpsertClients stores each client's latest data in one transaction.
 	UpsertClients(ctx context.Context, cs []Client) error

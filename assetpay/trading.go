@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/callback"
 	"github.com/jetonhq/jeton/steam"
 	"github.com/jetonhq/jeton/trading"
 )
@@ -1000,7 +1001,7 @@ func (a *API) setCallbackURL(w http.ResponseWriter, r *http.Request, k jeton.API
 		a.fail(w, r, &jeton.Error{Kind: jeton.KindInvalid, Key: jeton.KeyValidationFailed, Message: "url: is required", Fields: map[string]string{"url": "is required"}})
 		return
 	}
-	if err := ValidCallbackURL(*b.URL); err != nil {
+	if err := callback.ValidURL(*b.URL); err != nil {
 		a.fail(w, r, &jeton.Error{Kind: jeton.KindInvalid, Key: jeton.KeyValidationFailed, Message: "url: " + err.Error(), Fields: map[string]string{"url": err.Error()}})
 		return
 	}
@@ -1017,21 +1018,6 @@ func (a *API) setCallbackURL(w http.ResponseWriter, r *http.Request, k jeton.API
 	}
 	a.creds.Forget(k.MerchantID)
 	a.ok(w, r, callbackURLData{CallbackURL: *b.URL, Test: at})
-}
-
-// ValidCallbackURL accepts absolute http(s) URLs without credentials.
-func ValidCallbackURL(u string) error {
-	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
-		return errors.New("must be an http:// or https:// URL")
-	}
-	if len(u) > 2048 {
-		return errors.New("must be at most 2048 characters")
-	}
-	rest := u[strings.Index(u, "://")+3:]
-	if host, _, _ := strings.Cut(rest, "/"); host == "" || strings.Contains(host, "@") {
-		return errors.New("must name a host and no user info")
-	}
-	return nil
 }
 
 type callbackList struct {

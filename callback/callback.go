@@ -404,3 +404,19 @@ func (s *Service) Ping(ctx context.Context, merchantID, url string) (jeton.Callb
 	s.RecordAttempt(ctx, a)
 	return a, ok
 }
+
+// ValidURL accepts absolute http(s) callback URLs without credentials;
+// the API, the CLI and the dashboard all check URLs with it.
+func ValidURL(u string) error {
+	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return errors.New("must be an http:// or https:// URL")
+	}
+	if len(u) > 2048 {
+		return errors.New("must be at most 2048 characters")
+	}
+	rest := u[strings.Index(u, "://")+3:]
+	if host, _, _ := strings.Cut(rest, "/"); host == "" || strings.Contains(host, "@") {
+		return errors.New("must name a host and no user info")
+	}
+	return nil
+}

@@ -21,6 +21,9 @@ type Route struct {
 	Path    string // net/http pattern path, e.g. /client/me or /orders/{orderId}
 	Handler http.Handler
 	Browser bool
+	// Page says the route serves HTML to people (the dashboard), not the
+	// API: it is left out of the OpenAPI document.
+	Page bool
 }
 
 // Config configures the shared server.

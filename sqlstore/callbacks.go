@@ -23,7 +23,8 @@ func init() {
 	queries["redeliver"] = `UPDATE callbacks SET state = ?, next_at = ?, last_attempt = attempts + ? WHERE merchant_id = ? AND delivery_id = ? AND state <> ?`
 	queries["hasCallback"] = `SELECT 1 FROM callbacks WHERE merchant_id = ? AND delivery_id = ?`
 	queries["getCallback"] = `SELECT ` + callbackCols + ` FROM callbacks WHERE merchant_id = ? AND delivery_id = ?`
-	queries["attempts"] = `SELECT delivery_id, merchant_id, trade_id, kind, event, attempt, url, status_code, latency_us, outcome, error, at FROM callback_attempts WHERE merchant_id = ? AND delivery_id = ? ORDER BY seq`
+	queries["attempts"] = `SELECT ` + attemptCols + ` FROM callback_attempts WHERE merchant_id = ? AND delivery_id = ? ORDER BY seq`
+	queries["recentAttempts"] = `SELECT ` + attemptCols + ` FROM callback_attempts WHERE merchant_id = ? ORDER BY seq DESC LIMIT ?`
 	queries["setCallbackURL"] = `UPDATE merchants SET callback_url = ? WHERE id = ?`
 	queries["setCollateral"] = `UPDATE merchants SET merchant_collateral = ? WHERE id = ?`
 
@@ -124,9 +125,21 @@ func (db *DB) callbacks(ctx context.Context, merchantID, subject string, limit, 
 	return out, total, rows.Err()
 }
 
+const attemptCols = `delivery_id, merchant_id, trade_id, kind, event, attempt, url, status_code, latency_us, outcome, error, at`
+
 // CallbackAttempts lists a delivery's attempts, oldest first.
 func (db *DB) CallbackAttempts(ctx context.Context, merchantID, deliveryID string) ([]jeton.CallbackAttempt, error) {
-	rows, err := db.r.QueryContext(ctx, db.q["attempts"], merchantID, deliveryID)
+	return db.attempts(ctx, "attempts", merchantID, deliveryID)
+}
+
+// RecentAttempts lists the merchant's latest attempts of every kind
+// (approvals, status callbacks, webhooks, pings), newest first.
+func (db *DB) RecentAttempts(ctx context.Context, merchantID string, limit int) ([]jeton.CallbackAttempt, error) {
+	return db.attempts(ctx, "recentAttempts", merchantID, limit)
+}
+
+func (db *DB) attempts(ctx context.Context, q string, args ...any) ([]jeton.CallbackAttempt, error) {
+	rows, err := db.r.QueryContext(ctx, db.q[q], args...)
 	if err != nil {
 		return nil, err
 	}

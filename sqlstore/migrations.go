@@ -351,6 +351,31 @@ CREATE TABLE saga_outbox (
 CREATE INDEX saga_outbox_merchant ON saga_outbox (merchant_id, created_at);
 ALTER TABLE callbacks ADD COLUMN target TEXT NOT NULL DEFAULT '';
 `},
+	{6, `
+CREATE TABLE dashboard_users (
+	id TEXT PRIMARY KEY,
+	merchant_id TEXT NOT NULL REFERENCES merchants (id),
+	email TEXT NOT NULL UNIQUE,
+	role TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	setup_hash TEXT UNIQUE,
+	setup_expires_at BIGINT,
+	failed_logins INTEGER NOT NULL DEFAULT 0,
+	locked_until BIGINT,
+	created_at BIGINT NOT NULL,
+	last_login_at BIGINT
+);
+CREATE INDEX dashboard_users_merchant ON dashboard_users (merchant_id);
+CREATE TABLE dashboard_sessions (
+	hash TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL REFERENCES dashboard_users (id),
+	merchant_id TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+CREATE INDEX dashboard_sessions_user ON dashboard_sessions (user_id);
+CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
+`},
 }
 
 // Migrate applies every pending migration. It is safe to run from several

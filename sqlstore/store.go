@@ -363,22 +363,26 @@ func (db *DB) CreateProvider(ctx context.Context, p jeton.Provider) error {
 	return err
 }
 
-// Provider returns one of a merchant's providers.
-func (db *DB) Provider(ctx context.Context, merchantID, id string) (jeton.Provider, error) {
+func scanProvider(s scanner) (jeton.Provider, error) {
 	var p jeton.Provider
 	var hash string
 	var created int64
 	var rev sql.NullInt64
-	err := db.r.QueryRowContext(ctx, db.q["getProvider"], merchantID, id).Scan(&p.ID, &p.MerchantID, &hash, &created, &rev)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, notFound("provider")
-	}
-	if err != nil {
+	if err := s.Scan(&p.ID, &p.MerchantID, &hash, &created, &rev); err != nil {
 		return p, err
 	}
 	p.CertHash, _ = hex.DecodeString(hash)
 	p.CreatedAt, p.RevokedAt = fromMicros(created), ptrTime(rev)
 	return p, nil
+}
+
+// Provider returns one of a merchant's providers.
+func (db *DB) Provider(ctx context.Context, merchantID, id string) (jeton.Provider, error) {
+	p, err := scanProvider(db.r.QueryRowContext(ctx, db.q["getProvider"], merchantID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound("provider")
+	}
+	return p, err
 }
 
 // upsertChunk is how many clients one multi-row upsert statement writes.

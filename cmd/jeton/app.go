@@ -14,6 +14,7 @@ import (
 	"github.com/jetonhq/jeton/assetpay"
 	"github.com/jetonhq/jeton/callback"
 	"github.com/jetonhq/jeton/credential"
+	"github.com/jetonhq/jeton/dashboard"
 	"github.com/jetonhq/jeton/httpserver"
 	"github.com/jetonhq/jeton/internal/batch"
 	"github.com/jetonhq/jeton/payment"
@@ -134,7 +135,28 @@ func newApp(ctx context.Context, db *sqlstore.DB, sealer jeton.Sealer, cfg appCo
 		sp.WithPayments(a.payments, a.callbacks)
 	}
 	a.server.Mount(sp.Routes()...)
+	dash, err := a.dashboard(db, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.server.Mount(dash.Routes()...)
 	return a, nil
+}
+
+// dashboard wires the merchant dashboard over the same services the APIs
+// use; the sandbox's pages appear only in sandbox mode.
+func (a *app) dashboard(db *sqlstore.DB, cfg appConfig) (*dashboard.Dashboard, error) {
+	dc := dashboard.Config{Store: db, Creds: a.creds, Callbacks: a.callbacks, Now: cfg.Now, Log: cfg.Log}
+	if a.payments != nil {
+		dc.Payments = a.payments
+	}
+	if a.engine != nil {
+		dc.Wallets = a.engine
+	}
+	if a.sandbox != nil {
+		dc.Sandbox = controls{a.sandbox}
+	}
+	return dashboard.New(dc)
 }
 
 // wireTrading builds the callback sender and, in sandbox mode, the
@@ -186,6 +208,8 @@ func (c controls) AdvanceClock(ctx context.Context, d time.Duration) error {
 	return err
 }
 
+func (c controls) Now() time.Time { return c.s.Now() }
+
 // run keeps caches in step with the store and delivers callbacks until
 // ctx ends.
 func (a *app) run(ctx context.Context) {
@@ -226,6 +250,9 @@ func (a *app) run(ctx context.Context) {
 			return
 		case <-t.C:
 			a.verifier.Sweep()
+			if _, err := a.store.DeleteExpiredSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				a.log.Warn("sweep dashboard sessions", "err", err)
+			}
 		}
 	}
 }

@@ -27,6 +27,7 @@ type cli struct {
 	Secret   secretCmd   `cmd:"" help:"Rotate a merchant's API secret."`
 	Provider providerCmd `cmd:"" help:"Create SagaPay providers (providerId and providerCertificate)."`
 	Token    tokenCmd    `cmd:"" help:"Mint client tokens locally with the Go SDK."`
+	User     userCmd     `cmd:"" help:"Create dashboard users and their one-time setup links."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
