@@ -27,9 +27,11 @@ type Error struct {
 	Key       string            // e.g. INVALID_API_KEY, TOKEN_EXPIRED
 	Message   string            // for people; wording may change
 	Fields    map[string]string // per-field reasons on VALIDATION_FAILED
+	Details   map[string]any    // extra facts, e.g. what a callback URL's test ping got
 	RequestID string
 }
 
+// Error says what the server answered, key first, for logs.
 func (e *Error) Error() string {
 	return fmt.Sprintf("jeton: %d %s: %s", e.Status, e.Key, e.Message)
 }
@@ -43,17 +45,24 @@ func (a *API) httpClient() *http.Client {
 
 // do sends a request and decodes the reply's data into out.
 func (a *API) do(ctx context.Context, method, path string, hdr http.Header, body, out any) error {
+	_, err := a.send(ctx, method, path, hdr, body, out)
+	return err
+}
+
+// send is do that also returns the reply's headers, for the routes that
+// page with X-Page-Number and X-Total-Items.
+func (a *API) send(ctx context.Context, method, path string, hdr http.Header, body, out any) (http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.BaseURL, "/")+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
@@ -64,12 +73,12 @@ func (a *API) do(ctx context.Context, method, path string, hdr http.Header, body
 	}
 	resp, err := a.httpClient().Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return err
+		return resp.Header, err
 	}
 	var env struct {
 		RequestID string          `json:"requestId"`
@@ -83,24 +92,26 @@ func (a *API) do(ctx context.Context, method, path string, hdr http.Header, body
 			Key     string            `json:"key"`
 			Message string            `json:"message"`
 			Fields  map[string]string `json:"fields"`
+			Details map[string]any    `json:"details"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return &Error{Status: resp.StatusCode, Key: "SDK_INVALID_RESPONSE", Message: "reply is not JSON", RequestID: resp.Header.Get("X-Request-Id")}
+		return resp.Header, &Error{Status: resp.StatusCode, Key: "SDK_INVALID_RESPONSE", Message: "reply is not JSON", RequestID: resp.Header.Get("X-Request-Id")}
 	}
 	if env.RequestID == "" {
 		env.RequestID = resp.Header.Get("X-Request-Id")
 	}
 	switch {
 	case env.Error != nil:
-		return &Error{Status: resp.StatusCode, Code: env.Error.Code, Key: env.Error.Key, Message: env.Error.Message, Fields: env.Error.Fields, RequestID: env.RequestID}
+		return resp.Header, &Error{Status: resp.StatusCode, Code: env.Error.Code, Key: env.Error.Key, Message: env.Error.Message,
+			Fields: env.Error.Fields, Details: env.Error.Details, RequestID: env.RequestID}
 	case env.Status == "ERROR" || resp.StatusCode >= 400:
-		return &Error{Status: resp.StatusCode, Key: env.Key, Message: env.Message, RequestID: env.RequestID}
+		return resp.Header, &Error{Status: resp.StatusCode, Key: env.Key, Message: env.Message, RequestID: env.RequestID}
 	}
-	if out != nil && len(env.Data) > 0 {
-		return json.Unmarshal(env.Data, out)
+	if out != nil && len(env.Data) > 0 && string(env.Data) != "null" {
+		return resp.Header, json.Unmarshal(env.Data, out)
 	}
-	return nil
+	return resp.Header, nil
 }
 
 // AuthenticateRequest is the body of POST /auth/authenticate-client.

@@ -92,7 +92,7 @@ var (
 // ErrInvalidClient is returned for a client that jeton would refuse.
 var ErrInvalidClient = errors.New("client: invalid client")
 
-func sign(secret, merchantID string, c claims) (string, error) {
+func signToken(secret, merchantID string, c claims) (string, error) {
 	if secret == "" || merchantID == "" {
 		return "", errors.New("client: API secret and merchant ID are required")
 	}
@@ -141,7 +141,7 @@ func MintToken(apiSecret, merchantID string, c Client, ttl time.Duration, now ti
 	case utf8.RuneCountInString(c.ClientID) > 128:
 		return "", errors.Join(ErrInvalidClient, errors.New("clientId must be at most 128 characters"))
 	}
-	return sign(apiSecret, merchantID, claims{
+	return signToken(apiSecret, merchantID, claims{
 		MerchantID: merchantID,
 		Client:     &clientClaim{SteamID: c.SteamID, TradeURL: c.TradeURL, ClientData: c.ClientData, ClientID: c.ClientID},
 		IssuedAt:   now.Unix(), ExpiresAt: now.Add(ttl).Unix(),
@@ -157,7 +157,7 @@ func MintSagaPayToken(apiSecret, merchantID, externalUserID, email string, ttl t
 	if externalUserID == "" || len(externalUserID) > 128 {
 		return "", errors.Join(ErrInvalidClient, errors.New("externalUserId must be 1 to 128 characters"))
 	}
-	return sign(apiSecret, merchantID, claims{
+	return signToken(apiSecret, merchantID, claims{
 		MerchantID: merchantID, SagaPay: &sagaClaim{ExternalUserID: externalUserID, Email: email},
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix(),
 	})

@@ -2,10 +2,12 @@ package client
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -107,81 +109,133 @@ func (a *API) SagaPayTokenSource(partnerID string, req SagaPayTokenRequest) Toke
 	})
 }
 
-// SagaPay calls SagaPay's operational routes as one end user, with a
-// client token: what a browser or app does, here from Go.
+// SagaPay calls SagaPay's operational routes (orders, payments,
+// transactions, receipts). Built as a literal with Tokens, it acts as one
+// end user with a client token, what a browser or app does, here from Go;
+// from [API.SagaPay] it acts as the merchant with its API credentials,
+// which may also void, capture and refund.
 type SagaPay struct {
 	BaseURL string
 	HTTP    *http.Client
 	Tokens  *CachedTokenSource
+
+	creds *API // set by API.SagaPay: merchant credentials instead of Tokens
 }
 
-// call makes one request with the current token; on TOKEN_EXPIRED it
-// gets a new token and tries once more.
+// SagaPay returns a SagaPay caller that authenticates with the merchant's
+// API credentials (API-KEY, API-SECRET, MERCHANT-ID) instead of a client
+// token, so a backend uses the same methods its users' apps do.
+func (a *API) SagaPay() *SagaPay {
+	return &SagaPay{BaseURL: a.BaseURL, HTTP: a.HTTP, creds: a}
+}
+
+// call makes one request; see send.
 func (s *SagaPay) call(ctx context.Context, method, path string, body, out any) error {
-	api := &API{BaseURL: s.BaseURL, HTTP: s.HTTP}
-	for try := 0; ; try++ {
-		t, err := s.Tokens.Token(ctx)
-		if err != nil {
-			return err
+	_, err := s.send(ctx, method, path, nil, body, out)
+	return err
+}
+
+// send makes one request with the merchant's credentials or the current
+// token; on TOKEN_EXPIRED it gets a new token and tries once more.
+func (s *SagaPay) send(ctx context.Context, method, path string, hdr http.Header, body, out any) (http.Header, error) {
+	if s.creds != nil {
+		h := s.creds.sagaHeaders()
+		for k, v := range hdr {
+			h[k] = v
 		}
-		err = api.do(ctx, method, path, http.Header{"Authorization": {"Bearer " + t.Value}}, body, out)
+		return s.creds.send(ctx, method, path, h, body, out)
+	}
+	return tokenSend(ctx, &API{BaseURL: s.BaseURL, HTTP: s.HTTP}, s.Tokens, method, path, hdr, body, out)
+}
+
+// tokenSend makes one request with the current token from tokens; on
+// TOKEN_EXPIRED (the server's clock may run ahead of ours) it drops the
+// token, gets a new one and tries once more.
+func tokenSend(ctx context.Context, api *API, tokens *CachedTokenSource, method, path string, hdr http.Header, body, out any) (http.Header, error) {
+	if tokens == nil {
+		return nil, errors.New("client: no token source (set Tokens)")
+	}
+	for try := 0; ; try++ {
+		t, err := tokens.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		h := http.Header{"Authorization": {"Bearer " + t.Value}}
+		for k, v := range hdr {
+			h[k] = v
+		}
+		rh, err := api.send(ctx, method, path, h, body, out)
 		var e *Error
 		if try == 0 && errors.As(err, &e) && e.Key == "TOKEN_EXPIRED" {
-			s.Tokens.Invalidate(t)
+			tokens.Invalidate(t)
 			continue
 		}
-		return err
+		return rh, err
 	}
 }
 
-// OrderCreated is the answer to CreateOrder.
-type OrderCreated struct {
-	OrderID   string `json:"orderId"`
-	PaymentID string `json:"paymentId,omitempty"`
+// MintedTokens is a TokenSource that mints AssetPay client tokens for one
+// user locally with the API secret, each valid for ttl (at most 24h), so a
+// backend needs no round trip per token. Wrap it in a CachedTokenSource to
+// reuse each token until shortly before it expires.
+func MintedTokens(apiSecret, merchantID string, c Client, ttl time.Duration) TokenSource {
+	return TokenSourceFunc(func(context.Context) (Token, error) {
+		now := time.Now()
+		tok, err := MintToken(apiSecret, merchantID, c, ttl, now)
+		if err != nil {
+			return Token{}, err
+		}
+		return Token{Value: tok, Expiry: time.Unix(now.Unix(), 0).Add(ttl)}, nil
+	})
 }
 
-// CreateOrder creates an order (Surfboard's body, e.g. a map or your own
-// struct with terminal$id, orderLines and totalOrderAmount).
-func (s *SagaPay) CreateOrder(ctx context.Context, order any) (OrderCreated, error) {
-	var out OrderCreated
-	err := s.call(ctx, "POST", "/orders", order, &out)
-	return out, err
+// MintedSagaPayTokens is MintedTokens for SagaPay: tokens for one end user
+// (externalUserID) minted locally, as POST /partners/{id}/token would
+// issue them.
+func MintedSagaPayTokens(apiSecret, merchantID, externalUserID, email string, ttl time.Duration) TokenSource {
+	return TokenSourceFunc(func(context.Context) (Token, error) {
+		now := time.Now()
+		tok, err := MintSagaPayToken(apiSecret, merchantID, externalUserID, email, ttl, now)
+		if err != nil {
+			return Token{}, err
+		}
+		return Token{Value: tok, Expiry: time.Unix(now.Unix(), 0).Add(ttl)}, nil
+	})
 }
 
-// PaymentRequest is the body of POST /payments.
-type PaymentRequest struct {
-	OrderID       string `json:"orderId"`
-	PaymentMethod string `json:"paymentMethod"`
-	TerminalID    string `json:"terminalId,omitempty"`
-	Amount        int64  `json:"amount,omitempty"`
+// AssetPayTokenSource gets AssetPay client tokens for one user from
+// POST /auth/authenticate-client, for a backend that prefers not to hold
+// the API secret. Each token's expiry is read from its exp claim.
+func (a *API) AssetPayTokenSource(req AuthenticateRequest) TokenSource {
+	return TokenSourceFunc(func(ctx context.Context) (Token, error) {
+		res, err := a.AuthenticateClient(ctx, req)
+		if err != nil {
+			return Token{}, err
+		}
+		exp, err := TokenExpiry(res.Token)
+		if err != nil {
+			return Token{}, err
+		}
+		return Token{Value: res.Token, Expiry: exp}, nil
+	})
 }
 
-// InitiatePayment starts a payment on an order and returns its id.
-func (s *SagaPay) InitiatePayment(ctx context.Context, req PaymentRequest) (string, error) {
-	var out struct {
-		PaymentID string `json:"paymentId"`
+// TokenExpiry reads the exp claim of a client token without verifying it
+// (only the server can), so a caller knows when to fetch the next one.
+func TokenExpiry(token string) (time.Time, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}, errors.New("client: not a JWT")
 	}
-	err := s.call(ctx, "POST", "/payments", req, &out)
-	return out.PaymentID, err
-}
-
-// PaymentStatus is the answer to GET /payments/{id}/status.
-type PaymentStatus struct {
-	PaymentStatus string `json:"paymentStatus"`
-	TransactionID string `json:"transactionId,omitempty"`
-	FailureReason string `json:"failureReason,omitempty"`
-}
-
-// PaymentStatus reads a payment's status.
-func (s *SagaPay) PaymentStatus(ctx context.Context, paymentID string) (PaymentStatus, error) {
-	var out PaymentStatus
-	err := s.call(ctx, "GET", "/payments/"+paymentID+"/status", nil, &out)
-	return out, err
-}
-
-// OrderStatus reads an order's status, payments and transactions.
-func (s *SagaPay) OrderStatus(ctx context.Context, orderID string) (json.RawMessage, error) {
-	var out json.RawMessage
-	err := s.call(ctx, "GET", "/orders/"+orderID+"/status", nil, &out)
-	return out, err
+	p, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}, errors.New("client: token payload is not base64url")
+	}
+	var c struct {
+		Exp *int64 `json:"exp"`
+	}
+	if err := json.Unmarshal(p, &c); err != nil || c.Exp == nil {
+		return time.Time{}, errors.New("client: token has no exp claim")
+	}
+	return time.Unix(*c.Exp, 0), nil
 }
