@@ -467,6 +467,11 @@ type itemBody struct {
 type offerBody struct {
 	Price     json.Number `json:"price"`
 	Reference *string     `json:"reference"`
+	// Delivery (market) and MaxAmount (inventory) are shown with an
+	// offer; they are accepted back and ignored, so a client can send the
+	// offer exactly as it was shown.
+	Delivery  json.RawMessage `json:"delivery"`
+	MaxAmount json.RawMessage `json:"maxAmount"`
 }
 
 // decodeTrade reads and validates a trade body; withdraw asks for the

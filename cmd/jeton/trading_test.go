@@ -287,10 +287,14 @@ func (e *env) firstListing(tok string) map[string]any {
 	return items[0].(map[string]any)
 }
 
+// withdrawBody sends the listing's offer exactly as the market showed it
+// (delivery included), as the docs tell clients to.
 func withdrawBody(l map[string]any) map[string]any {
 	off := l["offer"].(map[string]any)
-	return map[string]any{"items": []any{map[string]any{"itemId": l["id"], "market": l["market"],
-		"offer": map[string]any{"price": off["price"], "reference": off["reference"]}}}, "game": "730"}
+	if off["delivery"] == nil {
+		panic("market offers show a delivery")
+	}
+	return map[string]any{"items": []any{map[string]any{"itemId": l["id"], "market": l["market"], "offer": off}}, "game": "730"}
 }
 
 func TestWithdrawApprovedCompletesAfterHold(t *testing.T) {

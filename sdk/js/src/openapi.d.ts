@@ -1677,11 +1677,15 @@ export interface components {
             itemId: string;
             /** @description The listing's marketplace (withdrawals). */
             market?: number | null;
-            /** @description The offer as the inventory or market showed it; a price or reference that changed since gets 409 PRICE_CHANGED. */
+            /** @description The offer as the inventory or market showed it (delivery and maxAmount are accepted and ignored); a price or reference that changed since gets 409 PRICE_CHANGED. */
             offer?: {
                 /** @description Dollars, at most two decimals, no exponent; a number or a numeric string. */
                 price: number | string;
                 reference: string;
+                /** @description Shown by the market; accepted back and ignored, so an offer can be sent as it was shown. */
+                delivery?: unknown;
+                /** @description Shown by the inventory; accepted back and ignored. */
+                maxAmount?: unknown;
             } | null;
             /** @description Shorthand for offer.price without a reference (offer.price wins when both are sent). */
             price?: number | string | null;
