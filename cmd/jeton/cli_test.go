@@ -179,6 +179,7 @@ var bannerRe = map[string]*regexp.Regexp{
 	"secret":   regexp.MustCompile(`API secret\s+(sk_\S+)`),
 	"provider": regexp.MustCompile(`provider ID\s+(\S+)`),
 	"cert":     regexp.MustCompile(`provider certificate\s+(\S+)`),
+	"setup":    regexp.MustCompile(`(http://\S+/dashboard/setup\?token=\S+)`),
 }
 
 // bannerValues reads the demo merchant's credentials, every one of
@@ -207,7 +208,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	data := t.TempDir()
 	srv := startServer(t, data)
 	var banner string
-	for i := 0; i < 100 && !strings.Contains(banner, "SagaPay:"); i++ {
+	for i := 0; i < 100 && !strings.Contains(banner, "Dashboard:"); i++ {
 		time.Sleep(50 * time.Millisecond) // stdout is copied by another goroutine
 		banner = srv.stdout.String()
 	}
@@ -216,7 +217,14 @@ func TestCLIEndToEnd(t *testing.T) {
 		t.Fatalf("master key file: %v %v", info, err)
 	}
 	var secrets []string // everything that must never be stored or logged in plain text
-	secrets = append(secrets, demo["key"], demo["secret"], demo["cert"])
+	secrets = append(secrets, demo["key"], demo["secret"], demo["cert"], demo["setup"][strings.Index(demo["setup"], "=")+1:])
+
+	// The banner's dashboard link opens the owner's setup form.
+	if res, err := http.Get(demo["setup"]); err != nil || res.StatusCode != 200 {
+		t.Fatalf("dashboard setup link: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
 
 	// The banner's curl lines work as printed (run the same requests).
 	steam := `{"clientSteamId":"76561198012345678","clientTradeUrl":"https://steamcommunity.com/tradeoffer/new/?partner=52079950&token=AbCdEfGh","clientId":"user-123"}`

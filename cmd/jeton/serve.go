@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jetonhq/jeton"
+	"github.com/jetonhq/jeton/dashboard"
 )
 
 type serveCmd struct {
@@ -151,6 +152,9 @@ func splitList(in []string) []string {
 
 // firstStart creates the demo merchant on an empty store and prints, once,
 // everything needed to try both APIs.
+// demoOwner is the sign-in email of the demo merchant's dashboard owner.
+const demoOwner = "owner@demo.example"
+
 func firstStart(ctx context.Context, a *app, base string, out io.Writer) error {
 	ms, err := a.store.Merchants(ctx)
 	if err != nil {
@@ -160,6 +164,10 @@ func firstStart(ctx context.Context, a *app, base string, out io.Writer) error {
 		return nil
 	}
 	nm, err := a.creds.CreateMerchant(ctx, "Demo merchant", "", []jeton.Scope{jeton.ScopeCoreAccess, jeton.ScopeReadOnly, jeton.ScopeAdmin})
+	if err != nil {
+		return err
+	}
+	_, setup, err := dashboard.NewUser(ctx, a.store, a.store, nm.Merchant.ID, demoOwner, time.Now())
 	if err != nil {
 		return err
 	}
@@ -185,11 +193,15 @@ func firstStart(ctx context.Context, a *app, base string, out io.Writer) error {
      -H 'Content-Type: application/json' \
      -H 'API-KEY: %s' -H 'API-SECRET: %s' -H 'MERCHANT-ID: %s' \
      -d '{"providerId":"%s","providerCertificate":"%s","externalUserId":"user-123"}'
+
+ Dashboard: choose the password of %s (the link works once, for 72 hours)
+   %s
 ================================================================================
 
 `, nm.Merchant.ID, nm.Merchant.PartnerID, nm.APIKey, nm.APISecret, nm.ProviderID, nm.ProviderCertificate,
 		base, nm.APIKey, base,
-		base, nm.Merchant.PartnerID, nm.APIKey, nm.APISecret, nm.Merchant.ID, nm.ProviderID, nm.ProviderCertificate)
+		base, nm.Merchant.PartnerID, nm.APIKey, nm.APISecret, nm.Merchant.ID, nm.ProviderID, nm.ProviderCertificate,
+		demoOwner, dashboard.SetupURL(base, setup))
 	return nil
 }
 
