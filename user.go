@@ -68,7 +68,8 @@ type UserStore interface {
 	// locks the user until lockUntil and starts the count again. It
 	// returns the user as it now is.
 	SignInFailed(ctx context.Context, userID string, lockAfter int, lockUntil time.Time) (User, error)
-	// SignedIn clears the failure count and records the time.
+	// SignedIn clears the failure count and records the time; while a
+	// lock holds at at it changes nothing and answers KeySignInLocked.
 	SignedIn(ctx context.Context, userID string, at time.Time) error
 
 	CreateSession(ctx context.Context, s Session) error

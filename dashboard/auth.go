@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"hash/fnv"
 	"net/http"
 	"net/url"
 	"strings"
@@ -91,6 +92,9 @@ func safeNext(next string) string {
 	return next
 }
 
+// maxPassword bounds what a sign-in hashes; setup refuses longer ones.
+const maxPassword = 256
+
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request, csrf string) {
 	ctx := r.Context()
 	email, pw := strings.ToLower(strings.TrimSpace(r.PostFormValue("email"))), r.PostFormValue("password")
@@ -99,10 +103,24 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request, csrf string) {
 		data.Err = msg
 		d.render(w, r, nil, code, "login", "Sign in", data)
 	}
-	ip := clientIP(r)
+	wrong := func() { again(http.StatusUnauthorized, "Wrong email or password.") }
+	// Known and unknown emails lock alike, with the same words, so the
+	// answer does not tell which accounts exist.
+	locked := func(wait time.Duration) {
+		w.Header().Set("Retry-After", itoa(int(wait.Round(time.Second)/time.Second)))
+		again(http.StatusTooManyRequests, "This account is locked after repeated wrong passwords. Try again in "+minutes(wait)+", or ask for a new setup link.")
+	}
 	now := d.cfg.Now()
-	if wait := d.throttle.blocked(ip, now); wait > 0 {
+	// Every attempt is counted before its hash runs, so parallel tries
+	// cannot outnumber the limits; a success takes its count back.
+	addr := d.clientAddr(r)
+	if wait, _ := d.throttle.take(addr, now); wait > 0 {
+		w.Header().Set("Retry-After", itoa(int(wait.Round(time.Second)/time.Second)))
 		again(http.StatusTooManyRequests, "Too many failed sign-ins from your address. Try again in "+minutes(wait)+".")
+		return
+	}
+	if len(pw) > maxPassword || len(email) > 254 {
+		wrong()
 		return
 	}
 	u, err := d.cfg.Store.UserByEmail(ctx, email)
@@ -111,17 +129,40 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request, csrf string) {
 		return
 	}
 	if err != nil || u.PasswordHash == "" {
-		CheckPassword(dummyHash(), pw) // the same time as for a real user
-		d.throttle.fail(ip, now)
-		again(http.StatusUnauthorized, "Wrong email or password.")
+		wait, n := d.unknown.take(email, now)
+		if wait > 0 {
+			locked(wait)
+			return
+		}
+		if _, err := checkPassword(ctx, dummyHash(), pw); err != nil { // the same time as for a real user
+			d.busy(w, r)
+			return
+		}
+		if n >= d.cfg.LockAfter {
+			locked(d.cfg.LockFor)
+			return
+		}
+		wrong()
+		return
+	}
+	// One attempt at a time per account on this instance; the account
+	// is read again once it is this attempt's turn.
+	unlock := d.accountLock(u.ID)
+	defer unlock()
+	if u, err = d.cfg.Store.User(ctx, u.ID); err != nil {
+		d.fail(w, r, nil, err)
 		return
 	}
 	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
-		again(http.StatusTooManyRequests, "This account is locked after repeated wrong passwords. Try again in "+minutes(u.LockedUntil.Sub(now))+", or ask for a new setup link.")
+		locked(u.LockedUntil.Sub(now))
 		return
 	}
-	if !CheckPassword(u.PasswordHash, pw) {
-		d.throttle.fail(ip, now)
+	ok, err := checkPassword(ctx, u.PasswordHash, pw)
+	if err != nil {
+		d.busy(w, r)
+		return
+	}
+	if !ok {
 		u, err = d.cfg.Store.SignInFailed(ctx, u.ID, d.cfg.LockAfter, now.Add(d.cfg.LockFor))
 		if err != nil {
 			d.fail(w, r, nil, err)
@@ -129,21 +170,42 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request, csrf string) {
 		}
 		if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
 			d.cfg.Log.Warn("dashboard: account locked after failed sign-ins", "user", u.ID)
-			again(http.StatusTooManyRequests, "This account is locked after repeated wrong passwords. Try again in "+minutes(d.cfg.LockFor)+".")
+			locked(d.cfg.LockFor)
 			return
 		}
-		again(http.StatusUnauthorized, "Wrong email or password.")
+		wrong()
 		return
 	}
 	if err := d.cfg.Store.SignedIn(ctx, u.ID, now); err != nil {
+		if jeton.ErrorKey(err) == jeton.KeySignInLocked {
+			locked(d.cfg.LockFor)
+			return
+		}
 		d.fail(w, r, nil, err)
 		return
 	}
+	d.throttle.forgive(addr)
 	if err := d.startSession(w, r, u); err != nil {
 		d.fail(w, r, nil, err)
 		return
 	}
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)
+}
+
+// busy answers when no hashing slot freed up in time or the client left.
+func (d *Dashboard) busy(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "5")
+	d.status(w, r, nil, http.StatusServiceUnavailable, "Sign-in is busy; try again in a moment.")
+}
+
+// accountLock serialises sign-in attempts on one account (striped
+// locks: bounded memory whatever the number of accounts).
+func (d *Dashboard) accountLock(userID string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	m := &d.accounts[h.Sum32()%uint32(len(d.accounts))]
+	m.Lock()
+	return m.Unlock
 }
 
 func minutes(d time.Duration) string {
@@ -231,7 +293,11 @@ func (d *Dashboard) setup(w http.ResponseWriter, r *http.Request, csrf string) {
 		d.render(w, r, nil, http.StatusBadRequest, "setup", "Set your password", data)
 		return
 	}
-	hash, err := HashPassword(pw)
+	hash, err := hashPassword(ctx, pw)
+	if err != nil {
+		d.busy(w, r)
+		return
+	}
 	if err == nil {
 		err = d.cfg.Store.CompleteSetup(ctx, u.ID, hashToken(tok), hash)
 	}
@@ -245,55 +311,83 @@ func (d *Dashboard) setup(w http.ResponseWriter, r *http.Request, csrf string) {
 	done(w, r, "/", "password-set")
 }
 
-// throttle counts failed sign-ins per client address in a sliding
-// window. It lives in memory: an account's own lockout is in the store
-// and holds across instances; this one slows a single address down.
+// throttle counts sign-in attempts per key (a client address, or an
+// email that has no account) in a sliding window. It lives in memory: an
+// account's own lockout is in the store and holds across instances; this
+// one slows a single address down.
 type throttle struct {
 	mu     sync.Mutex
 	max    int
 	window time.Duration
-	fails  map[string][]time.Time
+	hits   map[string][]time.Time
 }
+
+// maxKeys bounds the throttle's memory under a flood of addresses.
+const maxKeys = 100_000
 
 func newThrottle(max int, window time.Duration) *throttle {
-	return &throttle{max: max, window: window, fails: map[string][]time.Time{}}
+	return &throttle{max: max, window: window, hits: map[string][]time.Time{}}
 }
 
-func (t *throttle) recent(ip string, now time.Time) []time.Time {
-	ts := t.fails[ip]
+func (t *throttle) recent(key string, now time.Time) []time.Time {
+	ts := t.hits[key]
 	i := 0
 	for i < len(ts) && now.Sub(ts[i]) >= t.window {
 		i++
 	}
 	ts = ts[i:]
 	if len(ts) == 0 {
-		delete(t.fails, ip)
+		delete(t.hits, key)
 	} else {
-		t.fails[ip] = ts
+		t.hits[key] = ts
 	}
 	return ts
 }
 
-// blocked returns how long ip must wait, or 0.
-func (t *throttle) blocked(ip string, now time.Time) time.Duration {
+// blocked returns how long key must wait, or 0.
+func (t *throttle) blocked(key string, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ts := t.recent(ip, now)
+	return t.wait(t.recent(key, now), now)
+}
+
+func (t *throttle) wait(ts []time.Time, now time.Time) time.Duration {
 	if len(ts) < t.max {
 		return 0
 	}
 	return ts[len(ts)-t.max].Add(t.window).Sub(now)
 }
 
-func (t *throttle) fail(ip string, now time.Time) {
+// take counts one attempt unless key must wait; it returns the wait (0
+// when the attempt was counted) and the attempts now in the window.
+func (t *throttle) take(key string, now time.Time) (time.Duration, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.fails) > 100_000 {
-		t.fails = map[string][]time.Time{} // bound memory under a flood
+	ts := t.recent(key, now)
+	if w := t.wait(ts, now); w > 0 {
+		return w, len(ts)
 	}
-	ts := t.recent(ip, now)
-	if len(ts) >= t.max {
-		ts = ts[1:]
+	if len(t.hits) >= maxKeys {
+		for k := range t.hits {
+			t.recent(k, now)
+		}
+		if len(t.hits) >= maxKeys {
+			t.hits = map[string][]time.Time{} // still full of live keys: a flood; start over
+		}
 	}
-	t.fails[ip] = append(ts, now)
+	t.hits[key] = append(ts, now)
+	return 0, len(ts) + 1
+}
+
+// forgive takes back the newest attempt of key (it succeeded).
+func (t *throttle) forgive(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ts := t.hits[key]; len(ts) > 0 {
+		if len(ts) == 1 {
+			delete(t.hits, key)
+		} else {
+			t.hits[key] = ts[:len(ts)-1]
+		}
+	}
 }

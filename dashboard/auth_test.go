@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -52,23 +54,48 @@ func TestThrottle(t *testing.T) {
 	th := newThrottle(3, time.Minute)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 3; i++ {
-		if w := th.blocked("a", now); w != 0 {
-			t.Fatalf("blocked after %d failures", i)
+		w, n := th.take("a", now.Add(time.Duration(i)*time.Second))
+		if w != 0 || n != i+1 {
+			t.Fatalf("attempt %d: wait %v, count %d", i+1, w, n)
 		}
-		th.fail("a", now.Add(time.Duration(i)*time.Second))
 	}
-	if w := th.blocked("a", now.Add(3*time.Second)); w != 57*time.Second {
-		t.Fatalf("wait = %v, want 57s (until the oldest failure leaves the window)", w)
+	if w, n := th.take("a", now.Add(3*time.Second)); w != 57*time.Second || n != 3 {
+		t.Fatalf("fourth attempt: wait %v count %d, want 57s (until the oldest leaves the window) and not counted", w, n)
 	}
 	if w := th.blocked("b", now); w != 0 {
 		t.Fatal("another address is blocked")
 	}
-	if w := th.blocked("a", now.Add(time.Minute)); w != 0 {
-		t.Fatalf("still blocked once the oldest failure left the window: %v", w)
+	// A success takes its attempt back.
+	th.forgive("a")
+	if w, _ := th.take("a", now.Add(4*time.Second)); w != 0 {
+		t.Fatal("forgiven attempt still counts")
 	}
-	th.blocked("a", now.Add(time.Minute+2*time.Second))
-	if len(th.fails) != 0 {
-		t.Fatalf("expired failures are kept: %v", th.fails)
+	if w := th.blocked("a", now.Add(time.Minute+4*time.Second)); w != 0 {
+		t.Fatalf("still blocked after the window: %v", w)
+	}
+	if len(th.hits) != 0 {
+		t.Fatalf("expired attempts are kept: %v", th.hits)
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	d := &Dashboard{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}
+	for _, c := range []struct{ remote, xff, want string }{
+		{"192.0.2.7:5000", "", "192.0.2.7"},
+		{"192.0.2.7:5000", "203.0.113.9", "192.0.2.7"},                          // not a trusted proxy: the header is ignored
+		{"10.0.0.2:5000", "203.0.113.9", "203.0.113.9"},                         // trusted proxy
+		{"10.0.0.2:5000", "198.51.100.1, 203.0.113.9, 10.0.0.3", "203.0.113.9"}, // forged first hop ignored
+		{"10.0.0.2:5000", "", "10.0.0.2"},
+		{"[2001:db8:1:2:3:4:5:6]:443", "", "2001:db8:1:2::/64"},
+	} {
+		r := httptest.NewRequest("POST", "/dashboard/login", nil)
+		r.RemoteAddr = c.remote
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if got := d.clientAddr(r); got != c.want {
+			t.Errorf("clientAddr(%s, %q) = %s, want %s", c.remote, c.xff, got, c.want)
+		}
 	}
 }
 

@@ -7,11 +7,13 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/credential"
@@ -97,13 +99,20 @@ type Config struct {
 	// IPWindow throttle further tries from it (defaults 20 and 15 min).
 	IPAttempts int
 	IPWindow   time.Duration
+	// TrustedProxies are the reverse proxies in front of jeton: for a
+	// request from one of them, the client address the throttle counts is
+	// the last X-Forwarded-For hop that is not a trusted proxy. Empty:
+	// the connection's address.
+	TrustedProxies []netip.Prefix
 }
 
 // Dashboard serves /dashboard.
 type Dashboard struct {
 	cfg      Config
 	pages    map[string]*template.Template
-	throttle *throttle
+	throttle *throttle // per client address
+	unknown  *throttle // per email without an account: they lock like accounts
+	accounts [64]sync.Mutex
 	static   http.Handler
 }
 
@@ -148,7 +157,8 @@ func New(cfg Config) (*Dashboard, error) {
 	if cfg.IPWindow <= 0 {
 		cfg.IPWindow = 15 * time.Minute
 	}
-	d := &Dashboard{cfg: cfg, pages: map[string]*template.Template{}, throttle: newThrottle(cfg.IPAttempts, cfg.IPWindow)}
+	d := &Dashboard{cfg: cfg, pages: map[string]*template.Template{}, throttle: newThrottle(cfg.IPAttempts, cfg.IPWindow),
+		unknown: newThrottle(cfg.LockAfter, cfg.LockFor)}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -252,20 +262,24 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAg
 // token.
 func (d *Dashboard) signedIn(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if !validUTF8(r) {
+			d.status(w, r, nil, http.StatusBadRequest, "The address or form is not valid UTF-8.")
+			return
+		}
 		s, err := d.loadSession(r)
 		if err != nil {
 			if jeton.AsError(err).Kind != jeton.KindNotFound {
 				d.fail(w, r, nil, err)
 				return
 			}
-			if r.Method == http.MethodGet {
+			if safeMethod(r) {
 				http.Redirect(w, r, basePath+"/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
 			d.status(w, r, nil, http.StatusUnauthorized, "Your session has ended. Sign in again.")
 			return
 		}
-		if r.Method != http.MethodGet && !sameToken(r.PostFormValue("csrf"), s.CSRF) {
+		if !safeMethod(r) && !sameToken(r.PostFormValue("csrf"), s.CSRF) {
 			d.status(w, r, s, http.StatusForbidden, "The form's security token is missing or wrong. Reload the page and try again.")
 			return
 		}
@@ -302,7 +316,7 @@ func (d *Dashboard) public(h func(http.ResponseWriter, *http.Request, string)) h
 		if c, err := r.Cookie(preCookie); err == nil {
 			pre = c.Value
 		}
-		if r.Method != http.MethodGet {
+		if !safeMethod(r) {
 			if pre == "" || !sameToken(r.PostFormValue("csrf"), csrfFor(pre)) {
 				d.status(w, r, nil, http.StatusForbidden, "The form's security token is missing or wrong. Reload the page and try again.")
 				return
@@ -315,14 +329,73 @@ func (d *Dashboard) public(h func(http.ResponseWriter, *http.Request, string)) h
 	}
 }
 
-// clientIP is the connection's address: the throttle does not trust
-// forwarding headers, which any client can set.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// safeMethod: GET and HEAD change nothing and need no CSRF token.
+func safeMethod(r *http.Request) bool {
+	return r.Method == http.MethodGet || r.Method == http.MethodHead
+}
+
+// validUTF8 refuses paths, queries and forms that are not UTF-8 (which
+// PostgreSQL would refuse as text).
+func validUTF8(r *http.Request) bool {
+	if !utf8.ValidString(r.URL.Path) || !utf8.ValidString(r.URL.RawQuery) {
+		return false
+	}
+	if !safeMethod(r) {
+		if err := r.ParseForm(); err != nil {
+			return false
+		}
+		for k, vs := range r.PostForm {
+			if !utf8.ValidString(k) {
+				return false
+			}
+			for _, v := range vs {
+				if !utf8.ValidString(v) {
+					return false
+				}
+			}
+		}
+	}
+	q, _ := url.QueryUnescape(r.URL.RawQuery)
+	return utf8.ValidString(q)
+}
+
+// clientAddr is the address the sign-in throttle counts: the
+// connection's, or behind a trusted proxy the nearest untrusted
+// X-Forwarded-For hop (the rest of that header can be forged). IPv6
+// addresses count by /64, the block one client usually holds.
+func (d *Dashboard) clientAddr(r *http.Request) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	addr := ap.Addr().Unmap()
+	if d.trusted(addr) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			addr = a.Unmap()
+			if !d.trusted(addr) {
+				break
+			}
+		}
+	}
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+func (d *Dashboard) trusted(a netip.Addr) bool {
+	for _, p := range d.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // view is what every page template gets.

@@ -81,7 +81,13 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *session)
 		d.fail(w, r, s, err)
 		return
 	}
-	data := overviewData{Merchant: s.Merchant, Keys: active, Providers: len(ps), Lifetime: s.Merchant.MaxTokenLifetime.String()}
+	live := 0
+	for _, p := range ps {
+		if p.RevokedAt == nil || now.Before(*p.RevokedAt) {
+			live++
+		}
+	}
+	data := overviewData{Merchant: s.Merchant, Keys: active, Providers: live, Lifetime: s.Merchant.MaxTokenLifetime.String()}
 	if wal, err := d.wallet0(r, s); err == nil {
 		data.Wallet = &wal
 	}

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -29,21 +31,41 @@ const MinPasswordLength = 12
 // so a burst of sign-ins queues instead of exhausting memory.
 var hashSlots = make(chan struct{}, 2)
 
-func withSlot[T any](fn func() T) T {
-	hashSlots <- struct{}{}
+// errBusy: no hashing slot freed up within slotWait.
+var errBusy = errors.New("dashboard: password hashing is busy")
+
+const slotWait = 5 * time.Second
+
+// withSlot runs fn in a hashing slot; it gives up when the client has
+// gone or no slot frees up in time, so a flood cannot queue forever.
+func withSlot(ctx context.Context, fn func() []byte) ([]byte, error) {
+	t := time.NewTimer(slotWait)
+	defer t.Stop()
+	select {
+	case hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return nil, errBusy
+	}
 	defer func() { <-hashSlots }()
-	return fn()
+	return fn(), nil
 }
 
 // HashPassword returns the PHC string of an argon2id hash of pw.
-func HashPassword(pw string) (string, error) {
+func HashPassword(pw string) (string, error) { return hashPassword(context.Background(), pw) }
+
+func hashPassword(ctx context.Context, pw string) (string, error) {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := withSlot(func() []byte {
+	key, err := withSlot(ctx, func() []byte {
 		return argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	})
+	if err != nil {
+		return "", err
+	}
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -52,14 +74,24 @@ func HashPassword(pw string) (string, error) {
 // CheckPassword reports whether pw matches the PHC hash, in constant time.
 // A malformed hash matches nothing.
 func CheckPassword(hash, pw string) bool {
+	ok, _ := checkPassword(context.Background(), hash, pw)
+	return ok
+}
+
+// checkPassword is CheckPassword that gives up with the client (or when
+// hashing is busy), returning an error rather than an answer.
+func checkPassword(ctx context.Context, hash, pw string) (bool, error) {
 	p, err := parsePHC(hash)
 	if err != nil {
-		return false
+		return false, nil
 	}
-	key := withSlot(func() []byte {
+	key, err := withSlot(ctx, func() []byte {
 		return argon2.IDKey([]byte(pw), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
 	})
-	return subtle.ConstantTimeCompare(key, p.key) == 1
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(key, p.key) == 1, nil
 }
 
 type phc struct {

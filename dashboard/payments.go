@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -39,15 +40,15 @@ func (d *Dashboard) payments(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	page := pageOf(r)
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	if len(q) > 100 {
-		q = q[:100]
+	if rs := []rune(q); len(rs) > 100 {
+		q = string(rs[:100])
 	}
 	ts, n, err := d.cfg.Store.Transactions(r.Context(), jeton.TransactionFilter{MerchantID: s.Merchant.ID, Query: q, Page: page, PerPage: perPage})
 	if err != nil {
 		d.fail(w, r, s, err)
 		return
 	}
-	d.render(w, r, s, http.StatusOK, "payments", "Orders and payments", paymentsData{Transactions: ts, Total: n, Query: q, Pager: newPager(page, n, "")})
+	d.render(w, r, s, http.StatusOK, "payments", "Orders and payments", paymentsData{Transactions: ts, Total: n, Query: q, Pager: newPager(page, n, url.Values{"q": {q}})})
 }
 
 // urlPath escapes one path segment.

@@ -2,9 +2,9 @@ package dashboard
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jetonhq/jeton"
 	"github.com/jetonhq/jeton/risk"
@@ -15,24 +15,42 @@ const perPage = 50
 // pageOf reads ?page= (1-based).
 func pageOf(r *http.Request) int {
 	p, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || p < 1 || p > 100_000 {
+	if err != nil || p < 1 || p > maxPage {
 		return 1
 	}
 	return p
 }
 
+// maxPage bounds how deep a list pages (an OFFSET of 100,000 rows).
+const maxPage = 2000
+
 // pager is the previous/next links of a list.
 type pager struct {
 	Page, Pages int
-	Query       string // the other filters, already encoded
+	Prev, Next  string // hrefs, "" at either end
 }
 
-func newPager(page, total int, query string) pager {
-	pages := max((total+perPage-1)/perPage, 1)
-	if query != "" {
-		query = "&" + query
+// newPager builds the links; filters are the list's other query values,
+// kept on every page.
+func newPager(page, total int, filters url.Values) pager {
+	p := pager{Page: page, Pages: min(max((total+perPage-1)/perPage, 1), maxPage)}
+	link := func(n int) string {
+		q := url.Values{}
+		for k, v := range filters {
+			if len(v) > 0 && v[0] != "" {
+				q.Set(k, v[0])
+			}
+		}
+		q.Set("page", strconv.Itoa(n))
+		return "?" + q.Encode()
 	}
-	return pager{Page: page, Pages: pages, Query: query}
+	if page > 1 {
+		p.Prev = link(page - 1)
+	}
+	if page < p.Pages {
+		p.Next = link(page + 1)
+	}
+	return p
 }
 
 type tradesData struct {
@@ -54,11 +72,7 @@ func (d *Dashboard) trades(w http.ResponseWriter, r *http.Request, s *session) {
 		d.fail(w, r, s, err)
 		return
 	}
-	q := ""
-	if typ != "" {
-		q = "type=" + typ
-	}
-	d.render(w, r, s, http.StatusOK, "trades", "Trades", tradesData{Trades: ts, Total: n, Type: typ, Pager: newPager(page, n, q)})
+	d.render(w, r, s, http.StatusOK, "trades", "Trades", tradesData{Trades: ts, Total: n, Type: typ, Pager: newPager(page, n, url.Values{"type": {typ}})})
 }
 
 type tradeData struct {
@@ -115,7 +129,7 @@ func (d *Dashboard) wallet(w http.ResponseWriter, r *http.Request, s *session) {
 		d.fail(w, r, s, err)
 		return
 	}
-	d.render(w, r, s, http.StatusOK, "wallet", "Wallet and ledger", walletData{Wallet: wal, Postings: ps, Total: n, Pager: newPager(page, n, "")})
+	d.render(w, r, s, http.StatusOK, "wallet", "Wallet and ledger", walletData{Wallet: wal, Postings: ps, Total: n, Pager: newPager(page, n, nil)})
 }
 
 type riskData struct {
@@ -159,7 +173,7 @@ func (d *Dashboard) risk(w http.ResponseWriter, r *http.Request, s *session) {
 				Client:             risk.ClientData{TotalWager: int64(wager), KYCLevel: data.Try.KYC, FiatDeposits: data.Try.Fiat, CryptoDeposits: data.Try.Crypto},
 				History:            risk.History{SettledDeposits: int64(settled), SettledCount: data.Try.Count, Reversals: data.Try.Reversals},
 				MerchantCollateral: int64(s.Merchant.Collateral),
-				Now:                time.Now(),
+				Now:                d.cfg.Now(),
 			}
 			b := d.cfg.Risk.Explain(in)
 			data.Breakdown = &b

@@ -24,7 +24,7 @@ func init() {
 	queries["completeSetup"] = `UPDATE dashboard_users SET password_hash = ?, setup_hash = NULL, setup_expires_at = NULL, failed_logins = 0, locked_until = NULL WHERE id = ? AND setup_hash = ?`
 	queries["userFailed"] = `UPDATE dashboard_users SET failed_logins = failed_logins + 1 WHERE id = ?`
 	queries["userLock"] = `UPDATE dashboard_users SET failed_logins = 0, locked_until = ? WHERE id = ? AND failed_logins >= ?`
-	queries["userSignedIn"] = `UPDATE dashboard_users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?`
+	queries["userSignedIn"] = `UPDATE dashboard_users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?)`
 	queries["insSession"] = `INSERT INTO dashboard_sessions (hash, user_id, merchant_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`
 	queries["getSession"] = `SELECT hash, user_id, merchant_id, created_at, expires_at FROM dashboard_sessions WHERE hash = ? AND expires_at > ?`
 	queries["delSession"] = `DELETE FROM dashboard_sessions WHERE hash = ?`
@@ -118,7 +118,10 @@ func (db *DB) ResetSetup(ctx context.Context, userID string, setupHash []byte, e
 func (db *DB) CompleteSetup(ctx context.Context, userID string, setupHash []byte, passwordHash string) error {
 	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := db.one(ctx, tx, "setup link", "completeSetup", passwordHash, userID, hex.EncodeToString(setupHash)); err != nil {
-			return jeton.Errorf(jeton.KindNotFound, jeton.KeySetupLinkUsed, "this setup link has been used or replaced")
+			if jeton.AsError(err).Kind == jeton.KindNotFound {
+				return jeton.Errorf(jeton.KindNotFound, jeton.KeySetupLinkUsed, "this setup link has been used or replaced")
+			}
+			return err
 		}
 		_, err := db.exec(ctx, tx, "delUserSessions", userID)
 		return err
@@ -140,9 +143,16 @@ func (db *DB) SignInFailed(ctx context.Context, userID string, lockAfter int, lo
 	return db.User(ctx, userID)
 }
 
-// SignedIn clears the failure count.
+// SignedIn clears the failure count, unless a lock (set by a concurrent
+// attempt) holds at at.
 func (db *DB) SignedIn(ctx context.Context, userID string, at time.Time) error {
-	return db.one(ctx, nil, "user", "userSignedIn", micros(at), userID)
+	if err := db.one(ctx, nil, "user", "userSignedIn", micros(at), userID, micros(at)); err != nil {
+		if _, uerr := db.User(ctx, userID); uerr == nil {
+			return jeton.Errorf(jeton.KindRateLimited, jeton.KeySignInLocked, "the account is locked")
+		}
+		return err
+	}
+	return nil
 }
 
 // CreateSession stores a session.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"sync/atomic"
 	"time"
@@ -98,6 +99,9 @@ type appConfig struct {
 	CallbackWorkers int
 	// CallbackClient makes the calls to merchants (nil: a pooled client).
 	CallbackClient *http.Client
+	// TrustedProxies forward the client address to the dashboard's
+	// sign-in throttle.
+	TrustedProxies []netip.Prefix
 	// StatusTimeout and ApprovalTimeout bound one call to a merchant
 	// (0: the callback package's defaults, 15 s and 10 s).
 	StatusTimeout, ApprovalTimeout time.Duration
@@ -146,7 +150,7 @@ func newApp(ctx context.Context, db *sqlstore.DB, sealer jeton.Sealer, cfg appCo
 // dashboard wires the merchant dashboard over the same services the APIs
 // use; the sandbox's pages appear only in sandbox mode.
 func (a *app) dashboard(db *sqlstore.DB, cfg appConfig) (*dashboard.Dashboard, error) {
-	dc := dashboard.Config{Store: db, Creds: a.creds, Callbacks: a.callbacks, Now: cfg.Now, Log: cfg.Log}
+	dc := dashboard.Config{Store: db, Creds: a.creds, Callbacks: a.callbacks, Now: cfg.Now, Log: cfg.Log, TrustedProxies: cfg.TrustedProxies}
 	if a.payments != nil {
 		dc.Payments = a.payments
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -241,11 +242,22 @@ func TestDashboardSignInThrottle(t *testing.T) {
 	if got := try(b, "lock@shop.example", pw); got != http.StatusSeeOther {
 		t.Fatalf("right password after the lock: %d", got)
 	}
-	// Unknown emails count against the client's address: after 20
+	// An email without an account locks like one, with the same words,
+	// so the answers do not tell which accounts exist.
+	for i := 0; i < 4; i++ {
+		if got := try(b, "ghost@shop.example", "x"); got != 401 {
+			t.Fatalf("unknown email, attempt %d: %d", i+1, got)
+		}
+	}
+	if got := try(b, "ghost@shop.example", "x"); got != 429 || !strings.Contains(b.last, "This account is locked") {
+		t.Fatalf("unknown email, fifth attempt: %d", got)
+	}
+	e.clock.Add(16 * time.Minute)
+	// Every attempt counts against the client's address: after 20
 	// failures from it, even a right password waits.
 	ip := newBrowser(t, e)
 	for i := 0; i < 20; i++ {
-		if got := try(ip, "nobody@shop.example", "x"); got != 401 {
+		if got := try(ip, fmt.Sprintf("nobody%d@shop.example", i), "x"); got != 401 {
 			t.Fatalf("unknown email %d: %d", i, got)
 		}
 	}
@@ -284,5 +296,35 @@ func TestDashboardMerchantIsolation(t *testing.T) {
 	wantStatus(t, "B revokes A's provider", bb.post("/dashboard/providers/"+a.ProviderID+"/revoke", url.Values{}), 404)
 	if k, _ := e.app.creds.Keys(context.Background(), a.Merchant.ID); k[0].RevokedAt != nil || k[0].ExpiresAt != nil {
 		t.Fatalf("A's key changed: %+v", k[0])
+	}
+}
+
+// TestDashboardParallelSignIns: parallel wrong passwords cannot test more
+// passwords than the lockout allows.
+func TestDashboardParallelSignIns(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	m := e.merchant("Parallel shop")
+	owner(t, e, m.Merchant.ID, "par@shop.example", "the right password")
+	const n = 12
+	codes := make(chan int, n)
+	var bs []*browser
+	for i := 0; i < n; i++ {
+		b := newBrowser(t, e)
+		b.send("GET", "/dashboard/login", nil)
+		bs = append(bs, b)
+	}
+	forms := make([]url.Values, n)
+	for i, b := range bs {
+		forms[i] = url.Values{"email": {"par@shop.example"}, "password": {fmt.Sprintf("guess %d", i)}, "csrf": {b.csrf()}}
+	}
+	for i, b := range bs {
+		go func(b *browser, f url.Values) { codes <- b.send("POST", "/dashboard/login", f).StatusCode }(b, forms[i])
+	}
+	counts := map[int]int{}
+	for i := 0; i < n; i++ {
+		counts[<-codes]++
+	}
+	if counts[401] != 4 || counts[429] != n-4 {
+		t.Fatalf("answers %v: want exactly 4 passwords tested (401) before the lock, the rest 429", counts)
 	}
 }

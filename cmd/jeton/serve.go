@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -32,6 +33,7 @@ type serveCmd struct {
 	LogFormat       string        `name:"log-format" env:"JETON_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
 	LogLevel        string        `name:"log-level" env:"JETON_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Lowest level logged."`
 	PprofAddr       string        `name:"pprof-addr" env:"JETON_PPROF_ADDR" help:"Serve Go's net/http/pprof on this address (e.g. 127.0.0.1:6060) for profiling; off by default."`
+	TrustedProxies  []string      `name:"trusted-proxies" env:"JETON_TRUSTED_PROXIES" help:"Reverse proxies in front of jeton (comma-separated addresses or CIDRs): the dashboard's sign-in throttle counts the client address they forward in X-Forwarded-For."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"JETON_SHUTDOWN_TIMEOUT" default:"15s" help:"How long in-flight requests may take to finish on SIGINT/SIGTERM."`
 }
 
@@ -59,12 +61,16 @@ func (c *serveCmd) Run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	proxies, err := parsePrefixes(splitList(c.TrustedProxies))
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	db, sealer, err := openStore(ctx, c.storeFlags)
 	if err != nil {
 		return err
 	}
 	a, err := newApp(ctx, db, sealer, appConfig{AllowedOrigins: splitList(c.AllowedOrigins), AccessLog: c.AccessLog, Log: log,
-		Sandbox: c.Sandbox, AcceptAfter: c.AcceptAfter, Hold: holdFlag(c.Hold), TerminalAfter: c.TerminalAfter})
+		Sandbox: c.Sandbox, AcceptAfter: c.AcceptAfter, Hold: holdFlag(c.Hold), TerminalAfter: c.TerminalAfter, TrustedProxies: proxies})
 	if err != nil {
 		db.Close()
 		return err
@@ -152,6 +158,24 @@ func splitList(in []string) []string {
 
 // firstStart creates the demo merchant on an empty store and prints, once,
 // everything needed to try both APIs.
+// parsePrefixes reads addresses and CIDRs (a bare address is its /32 or
+// /128).
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
 // demoOwner is the sign-in email of the demo merchant's dashboard owner.
 const demoOwner = "owner@demo.example"
 

@@ -129,6 +129,8 @@ func testUserLockout(t *testing.T, s jeton.Store) {
 		t.Fatalf("third failure left count %d, want 0 with a lock", got.FailedLogins)
 	}
 	samePtrTime(t, "LockedUntil", got.LockedUntil, &until)
+	// A success that raced with the lock does not lift it.
+	wantKind(t, "SignedIn(while locked)", us.SignedIn(ctx, u.ID, base.Add(time.Minute)), jeton.KindRateLimited, jeton.KeySignInLocked)
 	must(t, us.SignedIn(ctx, u.ID, base.Add(time.Hour)))
 	got, err = us.User(ctx, u.ID)
 	must(t, err)
