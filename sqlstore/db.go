@@ -41,12 +41,10 @@ type DB struct {
 	ckOnce         sync.Once
 	ckWarned       bool // only checkpointLoop reads and writes it
 
-	// SQLite: the group committer (grouptx.go).
-	group       chan txReq // work someone waits on
-	groupBg     chan txReq // jeton.Background work
-	groupDone   chan struct{}
-	groupMu     sync.RWMutex
-	groupClosed bool
+	// group commits every write on SQLite; wallets commits the trade
+	// changes that move a wallet on PostgreSQL (grouptx.go). Either may
+	// be nil.
+	group, wallets *committer
 }
 
 // OnCallbacks sets f to be called after every commit that made callbacks
@@ -125,7 +123,7 @@ func openSQLitePath(path string) (*DB, error) {
 	db := newDB(w, r, sqliteDialect{})
 	db.ck, db.ckStop, db.ckDone = ck, make(chan struct{}), make(chan struct{})
 	go db.checkpointLoop()
-	db.startGroup()
+	db.group = db.newCommitter()
 	return db, nil
 }
 
@@ -162,7 +160,9 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", redactURL(err, url))
 	}
-	return newDB(db, db, postgresDialect{}), nil
+	s := newDB(db, db, postgresDialect{})
+	s.wallets = s.newCommitter()
+	return s, nil
 }
 
 // Open picks the backend: PostgreSQL when url is set, else SQLite in dir.
@@ -214,7 +214,8 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	db.stopGroup()
+	db.group.stop()
+	db.wallets.stop()
 	db.ckOnce.Do(func() {
 		if db.ck != nil {
 			close(db.ckStop)
@@ -240,12 +241,27 @@ func (db *DB) Close() error {
 // on SQLite it may share its transaction with others (see grouptx.go),
 // and that ctx does not end when the caller's does.
 func (db *DB) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
-	if db.group != nil {
-		if err, ok := db.groupTx(ctx, fn); ok {
+	return db.viaTx(db.group, ctx, fn)
+}
+
+// viaTx runs fn in a group of c, or alone when c is nil or stopped.
+func (db *DB) viaTx(c *committer, ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	if c != nil {
+		if err, ok := c.tx(ctx, fn); ok {
 			return err
 		}
 	}
 	return db.plainTx(ctx, fn)
+}
+
+// walletTx runs a trade change that moves a wallet: grouped with others
+// on PostgreSQL (one lock of the wallet row and one commit per group),
+// as every write on SQLite.
+func (db *DB) walletTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	if db.wallets != nil {
+		return db.viaTx(db.wallets, ctx, fn)
+	}
+	return db.inTx(ctx, fn)
 }
 
 // plainTx runs fn in a transaction of its own.

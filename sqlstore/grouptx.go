@@ -4,11 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"runtime"
+	"sync"
 
 	"github.com/jetonhq/jeton"
 )
 
-// Group commit of write transactions on SQLite. Its one writer
+// Group commit of write transactions. On SQLite, all of them: its one writer
 // connection runs transactions one after another anyway, so transactions
 // queued at the same moment run in one SQLite transaction, each under its
 // own savepoint, and share one commit: the pages they all touch (table
@@ -47,45 +48,55 @@ type txReq struct {
 	done chan error
 }
 
-func (db *DB) startGroup() {
-	db.group = make(chan txReq, 1024)
-	db.groupBg = make(chan txReq, 1024)
-	db.groupDone = make(chan struct{})
-	go db.groupLoop()
+// committer runs queued transaction bodies in groups, one group at a
+// time, on its store's write pool.
+type committer struct {
+	db     *DB
+	fg, bg chan txReq // work someone waits on; jeton.Background work
+	done   chan struct{}
+	mu     sync.RWMutex
+	closed bool
 }
 
-func (db *DB) stopGroup() {
-	if db.group == nil {
+func (db *DB) newCommitter() *committer {
+	c := &committer{db: db, fg: make(chan txReq, 1024), bg: make(chan txReq, 1024), done: make(chan struct{})}
+	go c.loop()
+	return c
+}
+
+// stop lets queued work finish and ends the loop; nil is stopped.
+func (c *committer) stop() {
+	if c == nil {
 		return
 	}
-	db.groupMu.Lock()
-	if !db.groupClosed {
-		db.groupClosed = true
-		close(db.group)
-		close(db.groupBg)
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.fg)
+		close(c.bg)
 	}
-	db.groupMu.Unlock()
-	<-db.groupDone
+	c.mu.Unlock()
+	<-c.done
 }
 
-// groupTx queues fn for the next group and waits for its outcome; ok is
+// tx queues fn for the next group and waits for its outcome; ok is
 // false once the store is closing, and the caller runs fn alone.
-func (db *DB) groupTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) (err error, ok bool) {
+func (c *committer) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error) (err error, ok bool) {
 	r := txReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	db.groupMu.RLock()
-	if db.groupClosed {
-		db.groupMu.RUnlock()
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
 		return nil, false
 	}
-	lane := db.group
+	lane := c.fg
 	if jeton.IsBackground(ctx) {
-		lane = db.groupBg
+		lane = c.bg
 	}
 	select {
 	case lane <- r:
-		db.groupMu.RUnlock()
+		c.mu.RUnlock()
 	case <-ctx.Done():
-		db.groupMu.RUnlock()
+		c.mu.RUnlock()
 		return ctx.Err(), true
 	}
 	// Once queued, the body runs or is skipped; wait for the verdict even
@@ -93,10 +104,10 @@ func (db *DB) groupTx(ctx context.Context, fn func(context.Context, *sql.Tx) err
 	return <-r.done, true
 }
 
-func (db *DB) groupLoop() {
-	defer close(db.groupDone)
+func (c *committer) loop() {
+	defer close(c.done)
 	reqs := make([]txReq, 0, maxGroup)
-	fg, bg := db.group, db.groupBg
+	fg, bg := c.fg, c.bg
 	for fg != nil || bg != nil {
 		// Wait for the first of either lane.
 		select {
@@ -118,7 +129,7 @@ func (db *DB) groupLoop() {
 		reqs, fg = drain(reqs, fg, maxGroup)
 		reqs, bg = drain(reqs, bg, min(maxGroup, len(reqs)+maxBackground))
 		var ran []txReq
-		ran, fg, bg = db.runGroup(reqs, fg, bg)
+		ran, fg, bg = c.db.runGroup(reqs, fg, bg)
 		clear(ran)
 	}
 }

@@ -24,7 +24,6 @@ func init() {
 	queries["updTrade"] = `UPDATE trades SET status = ?, items = ?, total_price = ?, pre_credit = ?, pending_credit = ?, is_instant = ?,
 coll_merchant = ?, coll_provider = ?, offer_id = ?, hold_end = ?, reverted_by = ?, error = ?, updated_at = ?, version = version + 1,
 next_check_at = ?, approval_attempts = ?, approval_lease = ? WHERE id = ? AND version = ?`
-	queries["getTrade"] = `SELECT ` + tradeCols + ` FROM trades WHERE merchant_id = ? AND id = ?`
 	queries["getTradeAny"] = `SELECT ` + tradeCols + ` FROM trades WHERE id = ?`
 	queries["getTradeExt"] = `SELECT ` + tradeCols + ` FROM trades WHERE merchant_id = ? AND external_id = ?`
 	queries["insTradeEvent"] = `INSERT INTO trade_events (trade_id, seq, status, at) VALUES (?, ?, ?, ?)`
@@ -270,7 +269,11 @@ func (db *DB) UpdateTrade(ctx context.Context, read jeton.Trade, change func(jet
 		if err != nil {
 			return jeton.Trade{}, err
 		}
-		err = db.inTx(ctx, w.run(db))
+		tx := db.inTx
+		if len(ch.Postings) > 0 {
+			tx = db.walletTx
+		}
+		err = tx(ctx, w.run(db))
 		if errors.Is(err, errStale) {
 			continue
 		}
@@ -278,7 +281,11 @@ func (db *DB) UpdateTrade(ctx context.Context, read jeton.Trade, change func(jet
 	}
 	var w *tradeWrite
 	var unchanged jeton.Trade
-	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	// Decided under the trade's lock, the change may move the wallet: it
+	// goes with the wallet changes, so a plain transaction never holds a
+	// trade's lock while it waits for the wallet row a group holds (a
+	// deadlock on PostgreSQL).
+	err := db.walletTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		t, err := scanTrade(tx.QueryRowContext(ctx, db.q["getTradeAny"]+db.d.forUpdate(), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return jeton.Errorf(jeton.KindNotFound, jeton.KeyTradeNotFound, "trade not found")
@@ -454,11 +461,14 @@ func (db *DB) Wallet(ctx context.Context, merchantID string) (jeton.Wallet, erro
 	return db.wallet(ctx, nil, merchantID)
 }
 
-// Trade returns one of the merchant's trades.
+// Trade returns one of the merchant's trades. It looks the id up alone
+// and checks the merchant after: with (merchant_id, id) a PostgreSQL
+// generic plan made while the table was empty scanned the merchant's
+// trades by another index instead of using the primary key.
 func (db *DB) Trade(ctx context.Context, merchantID, id string) (jeton.Trade, error) {
-	t, err := scanTrade(db.r.QueryRowContext(ctx, db.q["getTrade"], merchantID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, jeton.Errorf(jeton.KindNotFound, jeton.KeyTradeNotFound, "trade not found")
+	t, err := scanTrade(db.r.QueryRowContext(ctx, db.q["getTradeAny"], id))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && t.MerchantID != merchantID {
+		return jeton.Trade{}, jeton.Errorf(jeton.KindNotFound, jeton.KeyTradeNotFound, "trade not found")
 	}
 	return t, err
 }
@@ -469,7 +479,8 @@ func (db *DB) TradeByRef(ctx context.Context, merchantID, ref string) (jeton.Tra
 	if jeton.ErrorKey(err) != jeton.KeyTradeNotFound {
 		return t, err
 	}
-	t, err = scanTrade(db.r.QueryRowContext(ctx, db.q["getTradeExt"], merchantID, ref))
+	// Planned for its values each time (see dialect.planned).
+	t, err = scanTrade(db.r.QueryRowContext(ctx, db.q["getTradeExt"], db.d.planned(merchantID, ref)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, jeton.Errorf(jeton.KindNotFound, jeton.KeyTradeNotFound, "trade not found")
 	}
