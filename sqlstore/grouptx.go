@@ -36,10 +36,11 @@ import (
 // maxBackground those of them marked jeton.Background: work someone waits
 // on (a request, an approval's decision) goes first, and a group stays
 // short, so it rarely waits long behind the engine's and the callback
-// workers' writes.
+// workers' writes (8 rather than 16: withdrawal (a) p99 8.2 to 9.4 ms
+// against 8.8 to 11.1 ms at 500/s, callbacks unchanged at 15,000/s).
 const (
 	maxGroup      = 128
-	maxBackground = 16
+	maxBackground = 8
 )
 
 type txReq struct {
