@@ -234,18 +234,7 @@ type webhooksData struct {
 	Total      int
 }
 
-func (d *Dashboard) noPayments(w http.ResponseWriter, r *http.Request, s *session) bool {
-	if d.cfg.Payments == nil {
-		d.status(w, r, s, http.StatusNotFound, "SagaPay payments run only in sandbox mode: jeton has no card processor outside it.")
-		return true
-	}
-	return false
-}
-
 func (d *Dashboard) webhooks(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noPayments(w, r, s) {
-		return
-	}
 	ctx := r.Context()
 	eps, err := d.cfg.Payments.WebhookEndpoints(ctx, s.Merchant.ID)
 	if err != nil {
@@ -261,9 +250,6 @@ func (d *Dashboard) webhooks(w http.ResponseWriter, r *http.Request, s *session)
 }
 
 func (d *Dashboard) createWebhook(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noPayments(w, r, s) {
-		return
-	}
 	u := strings.TrimSpace(r.PostFormValue("url"))
 	if err := callback.ValidURL(u); err != nil {
 		d.fail(w, r, s, jeton.Errorf(jeton.KindInvalid, jeton.KeyValidationFailed, "URL %s", err.Error()))
@@ -288,9 +274,6 @@ func (d *Dashboard) createWebhook(w http.ResponseWriter, r *http.Request, s *ses
 }
 
 func (d *Dashboard) deleteWebhook(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noPayments(w, r, s) {
-		return
-	}
 	if err := d.cfg.Payments.DeleteWebhookEndpoint(r.Context(), s.Merchant.ID, r.PathValue("id")); err != nil {
 		d.fail(w, r, s, err)
 		return
@@ -299,9 +282,6 @@ func (d *Dashboard) deleteWebhook(w http.ResponseWriter, r *http.Request, s *ses
 }
 
 func (d *Dashboard) testWebhook(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noPayments(w, r, s) {
-		return
-	}
 	tester, ok := d.cfg.Callbacks.(WebhookTester)
 	if !ok {
 		d.status(w, r, s, http.StatusNotFound, "Test webhooks are not available.")
@@ -317,9 +297,6 @@ func (d *Dashboard) testWebhook(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 func (d *Dashboard) redeliverWebhook(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noPayments(w, r, s) {
-		return
-	}
 	if err := d.cfg.Payments.RedeliverWebhook(r.Context(), s.Merchant.ID, r.PathValue("id")); err != nil {
 		d.fail(w, r, s, err)
 		return

@@ -30,11 +30,11 @@ func (d *Dashboard) pageRoutes() []pageRoute {
 		{"POST", "/callbacks/verify", d.verifyCallback},
 		{"GET", "/callbacks/{id}", d.callbackDetail},
 		{"POST", "/callbacks/{id}/redeliver", d.redeliver},
-		{"GET", "/webhooks", d.webhooks},
-		{"POST", "/webhooks", d.createWebhook},
-		{"POST", "/webhooks/{id}/delete", d.deleteWebhook},
-		{"POST", "/webhooks/{id}/test", d.testWebhook},
-		{"POST", "/webhooks/deliveries/{id}/redeliver", d.redeliverWebhook},
+		{"GET", "/webhooks", d.needs(pay, d.webhooks)},
+		{"POST", "/webhooks", d.needs(pay, d.createWebhook)},
+		{"POST", "/webhooks/{id}/delete", d.needs(pay, d.deleteWebhook)},
+		{"POST", "/webhooks/{id}/test", d.needs(pay, d.testWebhook)},
+		{"POST", "/webhooks/deliveries/{id}/redeliver", d.needs(pay, d.redeliverWebhook)},
 
 		{"GET", "/trades", d.trades},
 		{"GET", "/trades/{id}", d.trade},
@@ -42,14 +42,37 @@ func (d *Dashboard) pageRoutes() []pageRoute {
 		{"GET", "/risk", d.risk},
 		{"POST", "/risk/collateral", d.setCollateral},
 
-		{"GET", "/payments", d.payments},
-		{"GET", "/orders/{id}", d.order},
+		{"GET", "/payments", d.needs(pay, d.payments)},
+		{"GET", "/orders/{id}", d.needs(pay, d.order)},
 
-		{"GET", "/sandbox", d.sandbox},
-		{"POST", "/sandbox/clock", d.advanceClock},
-		{"POST", "/sandbox/offers/{action}", d.controlOffer},
-		{"GET", "/terminal", d.terminal},
-		{"POST", "/terminal/{id}/{action}", d.controlTerminal},
+		{"GET", "/sandbox", d.needs(sbx, d.sandbox)},
+		{"POST", "/sandbox/clock", d.needs(sbx, d.advanceClock)},
+		{"POST", "/sandbox/offers/{action}", d.needs(sbx, d.controlOffer)},
+		{"GET", "/terminal", d.needs(sbx|pay, d.terminal)},
+		{"POST", "/terminal/{id}/{action}", d.needs(sbx|pay, d.controlTerminal)},
+	}
+}
+
+// part is an optional part of jeton that some pages need.
+type part int
+
+const (
+	pay part = 1 << iota // the SagaPay payments engine (sandbox mode)
+	sbx                  // the simulated Steam (sandbox mode)
+)
+
+// needs answers 404 with a reason instead of h when a part h needs is not
+// running.
+func (d *Dashboard) needs(p part, h func(http.ResponseWriter, *http.Request, *session)) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		switch {
+		case p&sbx != 0 && d.cfg.Sandbox == nil:
+			d.status(w, r, s, http.StatusNotFound, "Sandbox controls exist only in sandbox mode.")
+		case p&pay != 0 && d.cfg.Payments == nil:
+			d.status(w, r, s, http.StatusNotFound, "SagaPay payments run only in sandbox mode: jeton has no card processor outside it.")
+		default:
+			h(w, r, s)
+		}
 	}
 }
 

@@ -31,9 +31,6 @@ type paymentsData struct {
 }
 
 func (d *Dashboard) payments(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noPayments(w, r, s) {
-		return
-	}
 	if id := strings.TrimSpace(r.URL.Query().Get("order")); id != "" {
 		http.Redirect(w, r, basePath+"/orders/"+urlPath(id), http.StatusSeeOther)
 		return
@@ -63,9 +60,6 @@ type orderData struct {
 }
 
 func (d *Dashboard) order(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noPayments(w, r, s) {
-		return
-	}
 	ctx := r.Context()
 	o, err := d.cfg.Store.Order(ctx, s.Merchant.ID, r.PathValue("id"))
 	if err != nil {
@@ -91,18 +85,7 @@ type sandboxData struct {
 	Active []jeton.Trade
 }
 
-func (d *Dashboard) noSandbox(w http.ResponseWriter, r *http.Request, s *session) bool {
-	if d.cfg.Sandbox == nil {
-		d.status(w, r, s, http.StatusNotFound, "Sandbox controls exist only in sandbox mode.")
-		return true
-	}
-	return false
-}
-
 func (d *Dashboard) sandbox(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noSandbox(w, r, s) {
-		return
-	}
 	ts, _, err := d.cfg.Store.Trades(r.Context(), jeton.TradeFilter{MerchantID: s.Merchant.ID, Limit: 100})
 	if err != nil {
 		d.fail(w, r, s, err)
@@ -121,9 +104,6 @@ func (d *Dashboard) sandbox(w http.ResponseWriter, r *http.Request, s *session) 
 var clockSteps = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "8d": 8 * 24 * time.Hour}
 
 func (d *Dashboard) advanceClock(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noSandbox(w, r, s) {
-		return
-	}
 	step, ok := clockSteps[r.PostFormValue("by")]
 	if !ok {
 		d.fail(w, r, s, jeton.Errorf(jeton.KindInvalid, jeton.KeyValidationFailed, "choose one of the offered steps"))
@@ -140,9 +120,6 @@ func (d *Dashboard) advanceClock(w http.ResponseWriter, r *http.Request, s *sess
 // merchant's trades; the trade is looked up first so another merchant's
 // offer cannot be touched.
 func (d *Dashboard) controlOffer(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noSandbox(w, r, s) {
-		return
-	}
 	ctx := r.Context()
 	t, err := d.cfg.Store.Trade(ctx, s.Merchant.ID, r.PostFormValue("trade"))
 	if err != nil {
@@ -196,9 +173,6 @@ type tipOption struct {
 }
 
 func (d *Dashboard) terminal(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noSandbox(w, r, s) || d.noPayments(w, r, s) {
-		return
-	}
 	ctx := r.Context()
 	ts, _, err := d.cfg.Store.Terminals(ctx, s.Merchant.ID, "", 1, 100)
 	if err != nil {
@@ -247,9 +221,6 @@ func (d *Dashboard) tipOptions(ctx context.Context, s *session, t jeton.Terminal
 }
 
 func (d *Dashboard) controlTerminal(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.noSandbox(w, r, s) || d.noPayments(w, r, s) {
-		return
-	}
 	var apply func(*payment.Control) error
 	var notice string
 	switch r.PathValue("action") {

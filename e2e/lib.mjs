@@ -8,7 +8,9 @@ import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
+import { startJeton } from '../sdk/js/test/server.mjs';
 
 export { startJeton, backend, sagaHeaders, assetPayToken, sagaPayToken, steamId, tradeUrl, waitFor } from '../sdk/js/test/server.mjs';
 
@@ -104,4 +106,21 @@ export async function signIn(page, baseUrl, email, password) {
 export async function fitsWidth(page) {
   const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   if (scroll > width) throw new Error(`${page.url()} is ${scroll} px wide at a ${width} px viewport`);
+}
+
+/**
+ * Starts a jeton and the browser before the test file's tests and stops
+ * both after them; env.srv and env.browser are set once they run.
+ */
+export function jetonAndBrowser() {
+  const env = {};
+  before(async () => {
+    env.srv = await startJeton();
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.srv?.stop();
+  });
+  return env;
 }

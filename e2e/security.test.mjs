@@ -1,22 +1,10 @@
 // Dashboard security in a real browser: CSRF tokens, merchant isolation
 // and sign-in throttling.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assetPayToken, backend, cli, launch, newOwner, signIn, startJeton, steps } from './lib.mjs';
+import { assetPayToken, backend, cli, newOwner, signIn, steps, jetonAndBrowser } from './lib.mjs';
 
-let srv;
-let browser;
-
-before(async () => {
-  srv = await startJeton();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
-
+const env = jetonAndBrowser();
 /** Follows a setup link and chooses the password; leaves the page signed in. */
 async function setUp(page, link, password) {
   await page.goto(link);
@@ -27,7 +15,7 @@ async function setUp(page, link, password) {
 }
 
 test('security: CSRF, another merchant sees nothing, sign-in throttling', async () => {
-  const ctxA = await browser.newContext();
+  const ctxA = await env.browser.newContext();
   const pageA = await ctxA.newPage();
   const step = await steps('security', pageA);
   const pwA = 'merchant a password!';
@@ -36,15 +24,15 @@ test('security: CSRF, another merchant sees nothing, sign-in throttling', async 
   let merchantB;
 
   await step('merchant A signs in and has a trade', async () => {
-    await setUp(pageA, await newOwner(srv, srv.merchantId, 'a@shop.example'), pwA);
-    const token = await assetPayToken(srv, 'sec-user');
+    await setUp(pageA, await newOwner(env.srv, env.srv.merchantId, 'a@shop.example'), pwA);
+    const token = await assetPayToken(env.srv, 'sec-user');
     const auth = { headers: { Authorization: token } };
-    const inv = await backend(srv, 'GET', '/client/inventory?acceptedOnly=true&perPage=1', auth);
+    const inv = await backend(env.srv, 'GET', '/client/inventory?acceptedOnly=true&perPage=1', auth);
     const item = inv.inventory[0];
-    tradeId = (await backend(srv, 'POST', '/client/trading/deposit', {
+    tradeId = (await backend(env.srv, 'POST', '/client/trading/deposit', {
       ...auth, body: { items: [{ itemId: item.id, offer: { price: item.offer.price, reference: item.offer.reference } }] },
     })).id;
-    await pageA.goto(`${srv.baseUrl}/dashboard/trades/${tradeId}`);
+    await pageA.goto(`${env.srv.baseUrl}/dashboard/trades/${tradeId}`);
     assert.match(await pageA.locator('h1').textContent(), new RegExp(tradeId));
   });
 
@@ -56,7 +44,7 @@ test('security: CSRF, another merchant sees nothing, sign-in throttling', async 
       return [await post('scope=ADMIN'), await post('scope=ADMIN&csrf=forged-token-value')];
     });
     assert.deepEqual(statuses, [403, 403]);
-    await pageA.goto(`${srv.baseUrl}/dashboard/keys`);
+    await pageA.goto(`${env.srv.baseUrl}/dashboard/keys`);
     assert.ok(!(await pageA.content()).includes('>ADMIN<'), 'no ADMIN-only key was created');
     // A tampered hidden field in the real form is refused the same way.
     await pageA.evaluate(() => { document.querySelector('form[action="/dashboard/keys"] input[name=csrf]').value = 'x'; });
@@ -76,22 +64,22 @@ test('security: CSRF, another merchant sees nothing, sign-in throttling', async 
     assert.equal(status, 403);
   });
 
-  const ctxB = await browser.newContext();
+  const ctxB = await env.browser.newContext();
   const pageB = await ctxB.newPage();
   await step('another merchant\'s user sees nothing of merchant A', async () => {
-    merchantB = await cli(srv, 'merchant', 'create', '--name', 'Other shop');
-    await setUp(pageB, await newOwner(srv, merchantB.merchantId, 'b@other.example'), pwB);
+    merchantB = await cli(env.srv, 'merchant', 'create', '--name', 'Other shop');
+    await setUp(pageB, await newOwner(env.srv, merchantB.merchantId, 'b@other.example'), pwB);
     assert.equal((await pageB.locator('#merchant-id').textContent()).trim(), merchantB.merchantId);
     const html = [];
     for (const path of ['/dashboard/', '/dashboard/trades', '/dashboard/callbacks', '/dashboard/keys', '/dashboard/wallet', '/dashboard/providers']) {
-      await pageB.goto(srv.baseUrl + path);
+      await pageB.goto(env.srv.baseUrl + path);
       html.push(await pageB.content());
     }
     for (const h of html) {
-      assert.ok(!h.includes(srv.merchantId), 'merchant A\'s ID appears on B\'s dashboard');
+      assert.ok(!h.includes(env.srv.merchantId), 'merchant A\'s ID appears on B\'s dashboard');
       assert.ok(!h.includes(tradeId), 'merchant A\'s trade appears on B\'s dashboard');
     }
-    const direct = await pageB.goto(`${srv.baseUrl}/dashboard/trades/${tradeId}`);
+    const direct = await pageB.goto(`${env.srv.baseUrl}/dashboard/trades/${tradeId}`);
     assert.equal(direct.status(), 404);
     // Controls on A's trade are refused as well.
     const status = await pageB.evaluate(async (id) => {
@@ -106,17 +94,17 @@ test('security: CSRF, another merchant sees nothing, sign-in throttling', async 
   });
 
   await step('sign-in is throttled after repeated wrong passwords', async () => {
-    const ctxC = await browser.newContext();
+    const ctxC = await env.browser.newContext();
     const pageC = await ctxC.newPage();
     for (let i = 0; i < 4; i++) {
-      await signIn(pageC, srv.baseUrl, 'b@other.example', `wrong password ${i}`);
+      await signIn(pageC, env.srv.baseUrl, 'b@other.example', `wrong password ${i}`);
       assert.match(await pageC.locator('[role=alert]').textContent(), /Wrong email or password/);
     }
-    await signIn(pageC, srv.baseUrl, 'b@other.example', 'wrong password 5');
+    await signIn(pageC, env.srv.baseUrl, 'b@other.example', 'wrong password 5');
     assert.match(await pageC.locator('[role=alert]').textContent(), /locked/);
     // Now even the right password is refused until the lock ends.
     const res = pageC.waitForResponse((r) => r.url().endsWith('/dashboard/login') && r.request().method() === 'POST');
-    await signIn(pageC, srv.baseUrl, 'b@other.example', pwB);
+    await signIn(pageC, env.srv.baseUrl, 'b@other.example', pwB);
     assert.equal((await res).status(), 429);
     assert.match(await pageC.locator('[role=alert]').textContent(), /locked/);
     assert.match(pageC.url(), /\/dashboard\/login/);

@@ -1,36 +1,24 @@
 // The virtual terminal: an order created through the SagaPay API is paid
 // on a manual sandbox terminal in the dashboard, with a tip, and the
 // receipt shows the store's branding.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backend, launch, newOwner, sagaHeaders, sagaPayToken, startJeton, steps, waitFor } from './lib.mjs';
+import { backend, newOwner, sagaHeaders, sagaPayToken, steps, waitFor, jetonAndBrowser } from './lib.mjs';
 
-let srv;
-let browser;
-
-before(async () => {
-  srv = await startJeton();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
-
+const env = jetonAndBrowser();
 test('virtual terminal: tip, test card, branded receipt', async () => {
-  const admin = { headers: sagaHeaders(srv) };
+  const admin = { headers: sagaHeaders(env.srv) };
   const brandColor = '#7A1FA2';
   let terminalId;
   let orderId;
   let bearer;
 
-  const ctx = await browser.newContext({ viewport: { width: 375, height: 800 } });
+  const ctx = await env.browser.newContext({ viewport: { width: 375, height: 800 } });
   const page = await ctx.newPage();
   const step = await steps('terminal', page);
 
   await step('set up a branded store with a manual terminal through the API', async () => {
-    const store = await backend(srv, 'POST', `/partners/${srv.partnerId}/merchants/${srv.merchantId}/stores`, {
+    const store = await backend(env.srv, 'POST', `/partners/${env.srv.partnerId}/merchants/${env.srv.merchantId}/stores`, {
       ...admin,
       body: {
         storeName: 'Violet Café', phoneNumber: { code: '+46', number: '701234567' },
@@ -38,22 +26,22 @@ test('virtual terminal: tip, test card, branded receipt', async () => {
       },
     });
     // Registration codes starting with 9 make manual terminals.
-    const term = await backend(srv, 'POST', `/merchants/${srv.merchantId}/stores/${store.storeId}/devices`, {
+    const term = await backend(env.srv, 'POST', `/merchants/${env.srv.merchantId}/stores/${store.storeId}/devices`, {
       ...admin, body: { registrationIdentifier: '912345', terminalName: 'Counter' },
     });
     terminalId = term.terminalId;
-    await backend(srv, 'PATCH', `/merchants/${srv.merchantId}/stores/${store.storeId}/tips`, {
+    await backend(env.srv, 'PATCH', `/merchants/${env.srv.merchantId}/stores/${store.storeId}/tips`, {
       ...admin, body: { tipConfig: 'ENABLED', tipLevel1: 5, tipLevel2: 10, tipLevel3: 15 },
     });
-    await backend(srv, 'PATCH', `/merchants/${srv.merchantId}/stores/${store.storeId}/branding`, {
+    await backend(env.srv, 'PATCH', `/merchants/${env.srv.merchantId}/stores/${store.storeId}/branding`, {
       ...admin, body: { brandColor, backgroundColor: '#F3E5F5' },
     });
   });
 
   await step('create the order and start the payment through the SagaPay API', async () => {
-    const { token } = await sagaPayToken(srv, 'walk-in');
+    const { token } = await sagaPayToken(env.srv, 'walk-in');
     bearer = { headers: { Authorization: `Bearer ${token}` } };
-    const order = await backend(srv, 'POST', '/orders', {
+    const order = await backend(env.srv, 'POST', '/orders', {
       ...bearer,
       body: {
         terminal$id: terminalId, referenceId: 'table-7',
@@ -62,11 +50,11 @@ test('virtual terminal: tip, test card, branded receipt', async () => {
       },
     });
     orderId = order.orderId;
-    await backend(srv, 'POST', '/payments', { ...bearer, body: { orderId, paymentMethod: 'CARD' } });
+    await backend(env.srv, 'POST', '/payments', { ...bearer, body: { orderId, paymentMethod: 'CARD' } });
   });
 
   await step('sign in to the dashboard', async () => {
-    const link = await newOwner(srv, srv.merchantId, 'till@violet.example');
+    const link = await newOwner(env.srv, env.srv.merchantId, 'till@violet.example');
     await page.goto(link);
     await page.fill('#password', 'violet terminal tester');
     await page.fill('#confirm', 'violet terminal tester');
@@ -76,7 +64,7 @@ test('virtual terminal: tip, test card, branded receipt', async () => {
 
   await step('the terminal asks for a tip; pick 10%', async () => {
     await waitFor(async () => {
-      await page.goto(`${srv.baseUrl}/dashboard/terminal`);
+      await page.goto(`${env.srv.baseUrl}/dashboard/terminal`);
       return /Choose a tip/.test(await page.locator(`#terminal-${terminalId} .screen`).textContent());
     });
     const tip10 = page.locator(`#terminal-${terminalId} button[data-tip-level="2"]`);
@@ -87,7 +75,7 @@ test('virtual terminal: tip, test card, branded receipt', async () => {
 
   await step('present the test card', async () => {
     await waitFor(async () => {
-      await page.goto(`${srv.baseUrl}/dashboard/terminal`);
+      await page.goto(`${env.srv.baseUrl}/dashboard/terminal`);
       return /Present card/.test(await page.locator(`#terminal-${terminalId} .screen`).textContent());
     });
     await page.selectOption(`#card-${terminalId}`, 'MASTERCARD');
@@ -96,8 +84,8 @@ test('virtual terminal: tip, test card, branded receipt', async () => {
   });
 
   await step('the order is paid with the tip', async () => {
-    await waitFor(async () => (await backend(srv, 'GET', `/orders/${orderId}/status`, bearer)).orderStatus === 'PAYMENT_COMPLETED', { timeoutMs: 20_000 });
-    await page.goto(`${srv.baseUrl}/dashboard/orders/${orderId}`);
+    await waitFor(async () => (await backend(env.srv, 'GET', `/orders/${orderId}/status`, bearer)).orderStatus === 'PAYMENT_COMPLETED', { timeoutMs: 20_000 });
+    await page.goto(`${env.srv.baseUrl}/dashboard/orders/${orderId}`);
     assert.match(await page.locator('#order-status').textContent(), /PAYMENT_COMPLETED/);
   });
 

@@ -328,3 +328,32 @@ func TestDashboardParallelSignIns(t *testing.T) {
 		t.Fatalf("answers %v: want exactly 4 passwords tested (401) before the lock, the rest 429", counts)
 	}
 }
+
+// TestDashboardPagesBothModes opens every page of the dashboard, in
+// sandbox mode and without it (no payments engine, no simulated Steam):
+// each answers, and the sandbox-only ones say why they are missing.
+func TestDashboardPagesBothModes(t *testing.T) {
+	for _, sandbox := range []bool{true, false} {
+		t.Run(fmt.Sprint("sandbox=", sandbox), func(t *testing.T) {
+			e := newEnvWith(t, "sqlite", appConfig{Sandbox: sandbox})
+			m := e.merchant("Pages shop")
+			b := owner(t, e, m.Merchant.ID, "pages@shop.example", "password for pages")
+			onlySandbox := map[string]bool{"/webhooks": true, "/payments": true, "/sandbox": true, "/terminal": true, "/orders/nope": true}
+			for _, p := range []string{"/", "/keys", "/providers", "/callbacks", "/webhooks", "/trades", "/wallet", "/risk",
+				"/risk?wager=100&kyc=3&fiat=1&crypto=1&settled=10&count=2&reversals=1", "/payments", "/sandbox", "/terminal",
+				"/trades/nope", "/callbacks/nope", "/orders/nope", "/trades?type=DEPOSIT&page=2"} {
+				res := b.send("GET", "/dashboard"+p, nil)
+				want := 200
+				if strings.HasSuffix(p, "/nope") || !sandbox && onlySandbox[p] {
+					want = 404
+				}
+				if res.StatusCode != want {
+					t.Errorf("GET %s: %d, want %d\n%.300s", p, res.StatusCode, want, b.last)
+				}
+				if !sandbox && onlySandbox[p] && !strings.Contains(b.last, "sandbox mode") {
+					t.Errorf("GET %s without the sandbox does not say why", p)
+				}
+			}
+		})
+	}
+}

@@ -16,13 +16,12 @@ import (
 	"time"
 
 	"github.com/jetonhq/jeton/client"
+	jetonjs "github.com/jetonhq/jeton/sdk/js"
 )
 
-// static is the web page: index.html, app.js, style.css, and jeton.js, a
-// copy of sdk/js/dist/jeton.js (go:embed cannot reach outside this
-// folder; TestJetonJSIsCurrent fails when the copy is stale).
+// static is the web page: index.html, app.js and style.css. /jeton.js is
+// the browser SDK as sdk/js builds it.
 //
-//go:generate cp ../../sdk/js/dist/jeton.js static/jeton.js
 //go:embed static
 var static embed.FS
 
@@ -52,6 +51,10 @@ func (s *server) routes() http.Handler {
 	page, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(page))
+	mux.HandleFunc("GET /jeton.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		_, _ = w.Write(jetonjs.JetonJS)
+	})
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /api/me", s.me)
