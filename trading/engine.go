@@ -45,10 +45,14 @@ func (s *Service) advance(ctx context.Context, id string) error {
 
 // update changes the trade only if it is still in the status it was read
 // in; otherwise another step got there first and nothing is written. fn
-// may run more than once (see jeton.TradeStore): whatever it tells its
-// caller, it sets afresh on each run.
-func (s *Service) update(ctx context.Context, read jeton.Trade, from jeton.TradeStatus, fn func(t *jeton.Trade) (*jeton.TradeChange, error)) (jeton.Trade, error) {
+// may run more than once (see jeton.TradeStore), or not at all on a run
+// that finds the trade moved on: reset, when given, runs first on every
+// run, so flags fn sets for its caller describe only the last run.
+func (s *Service) update(ctx context.Context, read jeton.Trade, from jeton.TradeStatus, reset func(), fn func(t *jeton.Trade) (*jeton.TradeChange, error)) (jeton.Trade, error) {
 	return s.cfg.Store.UpdateTrade(ctx, read, func(t jeton.Trade) (*jeton.TradeChange, error) {
+		if reset != nil {
+			reset()
+		}
 		if t.Status != from {
 			return nil, nil
 		}
@@ -62,8 +66,7 @@ func (s *Service) update(ctx context.Context, read jeton.Trade, from jeton.Trade
 func (s *Service) approve(ctx context.Context, m jeton.Merchant, t jeton.Trade) error {
 	now := s.now()
 	var claimed bool
-	t, err := s.update(ctx, t, jeton.StatusInitiated, func(t *jeton.Trade) (*jeton.TradeChange, error) {
-		claimed = false
+	t, err := s.update(ctx, t, jeton.StatusInitiated, func() { claimed = false }, func(t *jeton.Trade) (*jeton.TradeChange, error) {
 		if t.ApprovalLease.After(now) {
 			return nil, nil // in flight elsewhere
 		}
@@ -117,8 +120,10 @@ func (s *Service) callApproval(ctx context.Context, m jeton.Merchant, t jeton.Tr
 	var written bool
 	read := t // t is reassigned below, and is empty after a failed write
 	write := func(balanceLow bool) (jeton.Trade, error) {
-		return s.update(ctx, read, jeton.StatusInitiated, func(t *jeton.Trade) (*jeton.TradeChange, error) {
-			written = false
+		// written is reset on every run: a run that decided and then lost
+		// its write to a newer version must not leave it set for a run
+		// that finds the trade moved on, or the attempt goes unrecorded.
+		return s.update(ctx, read, jeton.StatusInitiated, func() { written = false }, func(t *jeton.Trade) (*jeton.TradeChange, error) {
 			ch, err := decide(t, balanceLow)
 			if ch != nil && err == nil {
 				ch.Attempts, written = []jeton.CallbackAttempt{a}, true
@@ -187,7 +192,7 @@ func (s *Service) sendOffer(ctx context.Context, m jeton.Merchant, t jeton.Trade
 	from := t.Status
 	if err != nil {
 		now := s.now()
-		_, uerr := s.update(ctx, t, from, func(t *jeton.Trade) (*jeton.TradeChange, error) {
+		_, uerr := s.update(ctx, t, from, nil, func(t *jeton.Trade) (*jeton.TradeChange, error) {
 			if errors.Is(err, steam.ErrUnavailable) {
 				t.NextCheckAt = now.Add(5 * time.Second)
 				return &jeton.TradeChange{Trade: *t}, nil
@@ -201,7 +206,7 @@ func (s *Service) sendOffer(ctx context.Context, m jeton.Merchant, t jeton.Trade
 		return err
 	}
 	now := s.now()
-	t, err = s.update(ctx, t, from, func(t *jeton.Trade) (*jeton.TradeChange, error) {
+	t, err = s.update(ctx, t, from, nil, func(t *jeton.Trade) (*jeton.TradeChange, error) {
 		if err := t.Move(jeton.StatusActive, now); err != nil {
 			return nil, err
 		}
@@ -237,8 +242,7 @@ func (s *Service) checkOffer(ctx context.Context, m jeton.Merchant, t jeton.Trad
 	now := s.now()
 	hold := s.cfg.Backend.HoldPeriod(steam.Game(t.Game))
 	again := false
-	t, err = s.update(ctx, t, t.Status, func(t *jeton.Trade) (*jeton.TradeChange, error) {
-		again = false
+	t, err = s.update(ctx, t, t.Status, func() { again = false }, func(t *jeton.Trade) (*jeton.TradeChange, error) {
 		if t.Status == jeton.StatusActive {
 			switch st.State {
 			case steam.OfferPending:
