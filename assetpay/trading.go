@@ -1132,16 +1132,14 @@ func (a *API) sandboxTrade(w http.ResponseWriter, r *http.Request, k jeton.APIKe
 // sandbox's own errors keep theirs, a missing offer is 404, an outage 503,
 // and a refused move of the offer 409.
 func sandboxError(err error) error {
+	// The controls answer jeton errors (cmd/jeton maps the sandbox's); a
+	// conflict gets the offer-state key this route documents.
 	var je *jeton.Error
 	switch {
 	case errors.As(err, &je) && je.Kind == jeton.KindConflict:
 		return jeton.Errorf(jeton.KindConflict, jeton.KeyOfferState, "%v", err)
 	case errors.As(err, &je):
 		return je
-	case errors.Is(err, steam.ErrOfferNotFound):
-		return jeton.Errorf(jeton.KindNotFound, jeton.KeyOfferNotFound, "the sandbox has no such offer")
-	case errors.Is(err, steam.ErrUnavailable):
-		return jeton.Errorf(jeton.KindUnavailable, jeton.KeyUnavailable, "the sandbox is unavailable; try again")
 	}
 	return jeton.Errorf(jeton.KindConflict, jeton.KeyOfferState, "%v", err)
 }

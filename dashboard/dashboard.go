@@ -82,8 +82,10 @@ type Config struct {
 	// outside sandbox mode, where jeton has no card processor.
 	Payments Payments
 	Wallets  Wallets
-	// Sandbox is nil outside sandbox mode.
+	// Sandbox is nil outside sandbox mode. Poke has the trading engine
+	// look at a trade at once, after a control answered its offer.
 	Sandbox Sandbox
+	Poke    func(tradeID string)
 	// Risk is the provider model the risk page explains (default
 	// risk.Default()).
 	Risk *risk.Model

@@ -138,7 +138,7 @@ func (d *Dashboard) controlOffer(w http.ResponseWriter, r *http.Request, s *sess
 		err, notice = d.cfg.Sandbox.Decline(ctx, *t.OfferID), "offer-declined"
 	case "reverse":
 		by := r.PostFormValue("by")
-		if by != "user" && by != "support" {
+		if by != "user" && by != "supplier" {
 			by = "user"
 		}
 		err, notice = d.cfg.Sandbox.Reverse(ctx, *t.OfferID, by), "offer-reversed"
@@ -148,6 +148,9 @@ func (d *Dashboard) controlOffer(w http.ResponseWriter, r *http.Request, s *sess
 	if err != nil {
 		d.fail(w, r, s, err)
 		return
+	}
+	if d.cfg.Poke != nil {
+		d.cfg.Poke(t.ID)
 	}
 	done(w, r, "/trades/"+t.ID, notice)
 }

@@ -202,5 +202,23 @@ test('dashboard: owner setup, merchant ID, keys, rotation, revocation, callback 
     await fitsWidth(page);
   });
 
+  await step('every page fits 375 px and labels every control', async () => {
+    const pages = ['/', '/keys', '/providers', '/callbacks', '/webhooks', '/trades', `/trades/${tradeId}`, '/wallet',
+      '/risk?wager=100&kyc=3&fiat=1', '/payments', '/sandbox', '/terminal'];
+    for (const p of pages) {
+      const res = await page.goto(`${srv.baseUrl}/dashboard${p}`);
+      assert.equal(res.status(), 200, p);
+      await fitsWidth(page);
+      const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+        .filter((el) => el.type !== 'hidden' && !el.hidden && el.offsetParent !== null)
+        .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label'))
+        .map((el) => el.outerHTML));
+      assert.deepEqual(unlabelled, [], `${p} has controls without a label`);
+      const unnamed = await page.evaluate(() => [...document.querySelectorAll('button')]
+        .filter((b) => !b.textContent.trim() && !b.getAttribute('aria-label')).map((b) => b.outerHTML));
+      assert.deepEqual(unnamed, [], `${p} has buttons without a name`);
+    }
+  });
+
   await ctx.close();
 });

@@ -23,6 +23,7 @@ import (
 	"github.com/jetonhq/jeton/sagapay"
 	"github.com/jetonhq/jeton/sandbox"
 	"github.com/jetonhq/jeton/sqlstore"
+	"github.com/jetonhq/jeton/steam"
 	"github.com/jetonhq/jeton/terminal"
 	"github.com/jetonhq/jeton/token"
 	"github.com/jetonhq/jeton/trading"
@@ -158,7 +159,7 @@ func (a *app) dashboard(db *sqlstore.DB, cfg appConfig) (*dashboard.Dashboard, e
 		dc.Wallets = a.engine
 	}
 	if a.sandbox != nil {
-		dc.Sandbox = controls{a.sandbox}
+		dc.Sandbox, dc.Poke = controls{a.sandbox}, a.engine.Poke
 	}
 	return dashboard.New(dc)
 }
@@ -189,30 +190,48 @@ func (a *app) wireTrading(db *sqlstore.DB, cfg appConfig, ap *assetpay.API) erro
 	return nil
 }
 
-// controls adapts the sandbox's levers to the routes.
+// controls adapts the sandbox's levers to the routes and the dashboard;
+// errors come back as jeton errors.
 type controls struct{ s *sandbox.Sandbox }
 
+// Accept, Decline and Reverse answer a sandbox offer.
 func (c controls) Accept(ctx context.Context, id string) error {
 	_, err := c.s.Accept(ctx, id)
-	return err
+	return controlError(err)
 }
 
 func (c controls) Decline(ctx context.Context, id string) error {
 	_, err := c.s.Decline(ctx, id)
-	return err
+	return controlError(err)
 }
 
 func (c controls) Reverse(ctx context.Context, id, by string) error {
 	_, err := c.s.Reverse(ctx, id, by)
-	return err
+	return controlError(err)
 }
 
 func (c controls) AdvanceClock(ctx context.Context, d time.Duration) error {
 	_, err := c.s.AdvanceClock(ctx, d)
-	return err
+	return controlError(err)
 }
 
 func (c controls) Now() time.Time { return c.s.Now() }
+
+// controlError turns the sandbox's errors into jeton errors.
+func controlError(err error) error {
+	var je *jeton.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &je):
+		return je
+	case errors.Is(err, steam.ErrOfferNotFound):
+		return jeton.Errorf(jeton.KindNotFound, jeton.KeyOfferNotFound, "the sandbox has no such offer")
+	case errors.Is(err, steam.ErrUnavailable):
+		return jeton.Errorf(jeton.KindUnavailable, jeton.KeyUnavailable, "the sandbox is unavailable; try again")
+	}
+	return jeton.Errorf(jeton.KindConflict, jeton.KeyOfferState, "%v", err)
+}
 
 // run keeps caches in step with the store and delivers callbacks until
 // ctx ends.
