@@ -123,7 +123,7 @@ func openSQLitePath(path string) (*DB, error) {
 	db := newDB(w, r, sqliteDialect{})
 	db.ck, db.ckStop, db.ckDone = ck, make(chan struct{}), make(chan struct{})
 	go db.checkpointLoop()
-	db.group = db.newCommitter()
+	db.group = db.newCommitter(nil)
 	return db, nil
 }
 
@@ -161,7 +161,9 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", redactURL(err, url))
 	}
 	s := newDB(db, db, postgresDialect{})
-	s.wallets = s.newCommitter()
+	s.wallets = s.newCommitter(func(ctx context.Context, tx *sql.Tx) error {
+		return s.d.lockKey(ctx, tx, "jeton:wallet-groups")
+	})
 	return s, nil
 }
 

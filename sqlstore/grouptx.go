@@ -52,15 +52,17 @@ type txReq struct {
 // committer runs queued transaction bodies in groups, one group at a
 // time, on its store's write pool.
 type committer struct {
-	db     *DB
+	db *DB
+	// begin, when set, runs first in every group's transaction.
+	begin  func(context.Context, *sql.Tx) error
 	fg, bg chan txReq // work someone waits on; jeton.Background work
 	done   chan struct{}
 	mu     sync.RWMutex
 	closed bool
 }
 
-func (db *DB) newCommitter() *committer {
-	c := &committer{db: db, fg: make(chan txReq, 1024), bg: make(chan txReq, 1024), done: make(chan struct{})}
+func (db *DB) newCommitter(begin func(context.Context, *sql.Tx) error) *committer {
+	c := &committer{db: db, begin: begin, fg: make(chan txReq, 1024), bg: make(chan txReq, 1024), done: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -130,7 +132,7 @@ func (c *committer) loop() {
 		reqs, fg = drain(reqs, fg, maxGroup)
 		reqs, bg = drain(reqs, bg, min(maxGroup, len(reqs)+maxBackground))
 		var ran []txReq
-		ran, fg, bg = c.db.runGroup(reqs, fg, bg)
+		ran, fg, bg = c.runGroup(reqs, fg, bg)
 		clear(ran)
 	}
 }
@@ -156,18 +158,31 @@ func drain(reqs []txReq, lane chan txReq, n int) ([]txReq, chan txReq) {
 // the group runs joins it before the commit (up to maxGroup, background
 // work within its share), rather than waiting a whole group for the next
 // one. It returns every request it ran and the lanes (nil once closed).
-func (db *DB) runGroup(reqs []txReq, fgLane, bgLane chan txReq) ([]txReq, chan txReq, chan txReq) {
+func (c *committer) runGroup(reqs []txReq, fgLane, bgLane chan txReq) ([]txReq, chan txReq, chan txReq) {
+	db := c.db
 	if len(reqs) == 1 {
 		r := reqs[0]
 		if err := r.ctx.Err(); err != nil {
 			r.done <- err
 			return reqs, fgLane, bgLane
 		}
-		r.done <- db.plainTx(context.WithoutCancel(r.ctx), r.fn)
+		r.done <- db.plainTx(context.WithoutCancel(r.ctx), func(ctx context.Context, tx *sql.Tx) error {
+			if c.begin != nil {
+				if err := c.begin(ctx, tx); err != nil {
+					return err
+				}
+			}
+			return r.fn(ctx, tx)
+		})
 		return reqs, fgLane, bgLane
 	}
 	bg := context.Background()
 	tx, err := db.w.BeginTx(bg, nil)
+	if err == nil && c.begin != nil {
+		if err = c.begin(bg, tx); err != nil {
+			_ = tx.Rollback()
+		}
+	}
 	if err != nil {
 		for _, r := range reqs {
 			r.done <- err

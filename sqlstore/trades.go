@@ -440,7 +440,9 @@ func (db *DB) wallet(ctx context.Context, tx *sql.Tx, merchantID string) (jeton.
 // OpenWallet creates the wallet, with its opening posting, once.
 func (db *DB) OpenWallet(ctx context.Context, merchantID string, opening *jeton.Posting) (jeton.Wallet, error) {
 	var w jeton.Wallet
-	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	// It moves the wallet it opens, so it goes with the other wallet
+	// changes (see walletTx).
+	err := db.walletTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, "insWallet", merchantID, micros(time.Now()))
 		if err != nil {
 			return fmt.Errorf("open wallet: %w", err)
