@@ -127,25 +127,21 @@ func (d *Dashboard) verifyCallback(w http.ResponseWriter, r *http.Request, s *se
 	ctx := r.Context()
 	kind, header, body := r.PostFormValue("kind"), strings.TrimSpace(r.PostFormValue("header")), r.PostFormValue("body")
 	data := callbacksData{Header: header, Body: body, Kind: kind}
-	res := &verifyResult{}
-	switch kind {
-	case "sagapay":
+	var res *verifyResult
+	if kind == "sagapay" {
 		res = d.verifyWebhook(ctx, s, r.PostFormValue("endpoint"), header, []byte(body))
-	case "bodykey":
+	} else {
 		secrets, err := d.cfg.Creds.CallbackSecrets(ctx, s.Merchant.ID)
 		if err != nil {
 			d.fail(w, r, s, err)
 			return
 		}
-		res = verifyBodyKey(secrets, []byte(body))
-	default:
-		secrets, err := d.cfg.Creds.CallbackSecrets(ctx, s.Merchant.ID)
-		if err != nil {
-			d.fail(w, r, s, err)
-			return
+		if kind == "bodykey" {
+			res = verifyBodyKey(secrets, []byte(body))
+		} else {
+			dg := sign.Explain(header, []byte(body), secrets, d.cfg.Now())
+			res = &verifyResult{OK: dg.OK, Reason: string(dg.Reason), Message: dg.Message}
 		}
-		dg := sign.Explain(header, []byte(body), secrets, d.cfg.Now())
-		res = &verifyResult{OK: dg.OK, Reason: string(dg.Reason), Message: dg.Message}
 	}
 	data.Verify = res
 	d.callbacksPage(w, r, s, http.StatusOK, data)

@@ -509,7 +509,6 @@ var notices = map[string]string{
 	"offer-accepted":    "The trade offer is accepted.",
 	"offer-declined":    "The trade offer is declined.",
 	"offer-reversed":    "The trade is reversed.",
-	"webhook-created":   "The webhook endpoint is created.",
 	"webhook-deleted":   "The webhook endpoint is deleted.",
 	"terminal-tip":      "The tip is chosen on the terminal.",
 	"terminal-card":     "The test card is presented on the terminal.",

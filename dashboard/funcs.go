@@ -38,13 +38,7 @@ var funcs = template.FuncMap{
 	"ms": func(d time.Duration) string {
 		return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
 	},
-	"scopes": func(ss []jeton.Scope) string {
-		out := make([]string, len(ss))
-		for i, s := range ss {
-			out[i] = string(s)
-		}
-		return strings.Join(out, ", ")
-	},
+	"scopes":  joinScopes,
 	"dollars": func(v jeton.USD) string { return v.String() },
 	"cents":   cents,
 	// bps prints basis points as a percentage (2500 → 25%).

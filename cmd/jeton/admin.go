@@ -419,8 +419,13 @@ func (c *userCreateCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	return c.print(map[string]any{"userId": u.ID, "merchantId": u.MerchantID, "email": u.Email,
-		"setupUrl": dashboard.SetupURL(c.BaseURL, tok), "expiresAt": u.SetupExpiresAt.Format(time.RFC3339)},
+	return c.printLink(c.output, u, tok)
+}
+
+// printLink prints a user and the one-time setup link of its token.
+func (l userLink) printLink(o output, u jeton.User, tok string) error {
+	return o.print(map[string]any{"userId": u.ID, "merchantId": u.MerchantID, "email": u.Email,
+		"setupUrl": dashboard.SetupURL(l.BaseURL, tok), "expiresAt": u.SetupExpiresAt.Format(time.RFC3339)},
 		"userId", "email", "setupUrl", "expiresAt")
 }
 
@@ -442,7 +447,5 @@ func (c *userResetCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	return c.print(map[string]any{"userId": u.ID, "email": u.Email,
-		"setupUrl": dashboard.SetupURL(c.BaseURL, tok), "expiresAt": u.SetupExpiresAt.Format(time.RFC3339)},
-		"userId", "email", "setupUrl", "expiresAt")
+	return c.printLink(c.output, u, tok)
 }
