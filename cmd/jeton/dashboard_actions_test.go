@@ -30,7 +30,7 @@ func (b *browser) shown() string {
 // and offer controls.
 func TestDashboardActions(t *testing.T) {
 	e := tradingEnv(t, "sqlite", 0) // offers wait for a control
-	m, _ := e.tradingMerchant("Actions shop")
+	m, shop := e.tradingMerchant("Actions shop")
 	b := owner(t, e, m.Merchant.ID, "actions@shop.example", "password for actions")
 	now := time.Now()
 
@@ -110,7 +110,10 @@ func TestDashboardActions(t *testing.T) {
 		}
 	}
 
-	// Last, as it changes what the shop verifies callbacks with.
+	// Last, as it changes what the shop verifies callbacks with: every
+	// callback so far must have arrived, or one delivered after the
+	// rotation carries a body key made with the new secret.
+	e.waitEvents(shop, trade, "INITIATED", "ACTIVE", "HOLD", "COMPLETED")
 	// Secret rotation with a grace period: tokens signed with either work.
 	b.send("GET", "/dashboard/keys", nil)
 	wantStatus(t, "rotate secret", b.post("/dashboard/secret/rotate", url.Values{"grace": {"24h"}}), 200)
