@@ -463,6 +463,8 @@ type TradeStore interface {
 	Trade(ctx context.Context, merchantID, id string) (Trade, error)
 	// TradeByRef finds a trade by id or externalId.
 	TradeByRef(ctx context.Context, merchantID, ref string) (Trade, error)
+	// TradeByExternalID finds a trade by its externalId alone.
+	TradeByExternalID(ctx context.Context, merchantID, externalID string) (Trade, error)
 	Trades(ctx context.Context, f TradeFilter) ([]Trade, int, error)
 	TradeEvents(ctx context.Context, tradeID string) ([]TradeEvent, error)
 	// DueTrades returns ids of open trades whose NextCheckAt is at or

@@ -462,7 +462,7 @@ func BenchmarkPrices(b *testing.B) {
 func BenchmarkOfferStatus(b *testing.B) {
 	s := New(newMemStore(), Config{AcceptAfter: time.Second})
 	u, _ := TradeURLFor(testIDs[0], TokenReverseUser)
-	id, err := s.SendOffer(ctx, steam.Offer{TradeID: "t", Game: steam.CS2, Direction: steam.FromUser, SteamID: testIDs[0], TradeURL: u, Items: []steam.Item{{ID: "1"}}})
+	id, _, err := s.SendOffer(ctx, steam.Offer{TradeID: "t", Game: steam.CS2, Direction: steam.FromUser, SteamID: testIDs[0], TradeURL: u, Items: []steam.Item{{ID: "1"}}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -39,31 +39,31 @@ const (
 const offerIDPrefix = "sbx_"
 
 // SendOffer stores the offer (or, when an offer for o.TradeID exists,
-// returns that one's id) and returns its id. An offer that names a
+// returns that one's id) and returns its id and status. An offer that names a
 // troubled account by its trade URL token, or whose trade URL belongs to
 // another account than o.SteamID, is still stored and reports failed, so
 // the trade records why; only an offer that cannot be sent at all
 // (ErrInvalidOffer) is refused.
-func (s *Sandbox) SendOffer(ctx context.Context, o steam.Offer) (string, error) {
+func (s *Sandbox) SendOffer(ctx context.Context, o steam.Offer) (string, steam.OfferStatus, error) {
 	switch {
 	case o.TradeID == "":
-		return "", fmt.Errorf("%w: no trade id", ErrInvalidOffer)
+		return "", steam.OfferStatus{}, fmt.Errorf("%w: no trade id", ErrInvalidOffer)
 	case !o.Game.Valid():
-		return "", fmt.Errorf("%w: game %q", ErrInvalidOffer, string(o.Game))
+		return "", steam.OfferStatus{}, fmt.Errorf("%w: game %q", ErrInvalidOffer, string(o.Game))
 	case o.Direction != steam.FromUser && o.Direction != steam.ToUser:
-		return "", fmt.Errorf("%w: direction %q", ErrInvalidOffer, string(o.Direction))
+		return "", steam.OfferStatus{}, fmt.Errorf("%w: direction %q", ErrInvalidOffer, string(o.Direction))
 	case len(o.Items) == 0:
-		return "", fmt.Errorf("%w: no items", ErrInvalidOffer)
+		return "", steam.OfferStatus{}, fmt.Errorf("%w: no items", ErrInvalidOffer)
 	}
 	if _, err := steam.ParseSteamID(o.SteamID); err != nil {
-		return "", fmt.Errorf("%w: steam id %q", ErrInvalidOffer, o.SteamID)
+		return "", steam.OfferStatus{}, fmt.Errorf("%w: steam id %q", ErrInvalidOffer, o.SteamID)
 	}
 	if _, err := steam.ParseTradeURL(o.TradeURL); err != nil {
-		return "", fmt.Errorf("%w: trade URL: %v", ErrInvalidOffer, err)
+		return "", steam.OfferStatus{}, fmt.Errorf("%w: trade URL: %v", ErrInvalidOffer, err)
 	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("sandbox: offer id: %w", err)
+		return "", steam.OfferStatus{}, fmt.Errorf("sandbox: offer id: %w", err)
 	}
 	saved, err := s.store.SaveSandboxOffer(ctx, jeton.SandboxOffer{
 		ID:        offerIDPrefix + hex.EncodeToString(b[:]),
@@ -75,9 +75,9 @@ func (s *Sandbox) SendOffer(ctx context.Context, o steam.Offer) (string, error) 
 		CreatedAt: s.stamp(),
 	})
 	if err != nil {
-		return "", fmt.Errorf("%w: save offer: %w", steam.ErrUnavailable, err)
+		return "", steam.OfferStatus{}, fmt.Errorf("%w: save offer: %w", steam.ErrUnavailable, err)
 	}
-	return saved.ID, nil
+	return saved.ID, s.status(saved, s.Now()), nil
 }
 
 // OfferStatus reports where an offer stands on the sandbox clock. It is

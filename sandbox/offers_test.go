@@ -46,7 +46,7 @@ var tradeN int
 func (r *rig) send(t *testing.T, g steam.Game, token string) string {
 	t.Helper()
 	tradeN++
-	id, err := r.s.SendOffer(ctx, steam.Offer{
+	id, _, err := r.s.SendOffer(ctx, steam.Offer{
 		TradeID:   "trade-" + strconv.Itoa(tradeN),
 		Game:      g,
 		Direction: steam.FromUser,
@@ -436,9 +436,13 @@ func TestSendOffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := steam.Offer{TradeID: "t1", Game: steam.CS2, Direction: steam.ToUser, SteamID: sid, TradeURL: tradeURL(t, "abcdefgh"), Items: []steam.Item{{ID: "x"}}}
-	id, err := r.s.SendOffer(ctx, o)
+	id, sent, err := r.s.SendOffer(ctx, o)
 	if err != nil || !offerIDRE.MatchString(id) {
 		t.Fatalf("%q, %v", id, err)
+	}
+	// The status that comes with the offer is the one OfferStatus reads.
+	if st, err := r.s.OfferStatus(ctx, id); err != nil || st != sent || st.State != steam.OfferPending {
+		t.Errorf("status at send %+v, read %+v, %v", sent, st, err)
 	}
 	stored := r.store.offers[id]
 	want := r.t0.Add(time.Hour + time.Millisecond) // sandbox time, whole milliseconds
@@ -449,7 +453,7 @@ func TestSendOffer(t *testing.T) {
 	o2 := o
 	o2.TradeURL = tradeURL(t, TokenFail)
 	r.clock.Add(time.Minute)
-	id2, err := r.s.SendOffer(ctx, o2)
+	id2, _, err := r.s.SendOffer(ctx, o2)
 	if err != nil || id2 != id || len(r.store.offers) != 1 {
 		t.Errorf("second send: %q, %v, %d offers", id2, err, len(r.store.offers))
 	}
@@ -470,7 +474,7 @@ func TestSendOffer(t *testing.T) {
 		o := o
 		o.TradeID = "bad-" + name
 		mutate(&o)
-		if _, err := r.s.SendOffer(ctx, o); !errors.Is(err, ErrInvalidOffer) {
+		if _, _, err := r.s.SendOffer(ctx, o); !errors.Is(err, ErrInvalidOffer) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -482,7 +486,7 @@ func TestSendOffer(t *testing.T) {
 	o3 := o
 	o3.TradeID = "t3"
 	o3.SteamID = "76561198000000001"
-	id3, err := r.s.SendOffer(ctx, o3)
+	id3, _, err := r.s.SendOffer(ctx, o3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +498,7 @@ func TestSendOffer(t *testing.T) {
 	r.store.fail = errors.New("disk on fire")
 	o4 := o
 	o4.TradeID = "t4"
-	if _, err := r.s.SendOffer(ctx, o4); !errors.Is(err, steam.ErrUnavailable) {
+	if _, _, err := r.s.SendOffer(ctx, o4); !errors.Is(err, steam.ErrUnavailable) {
 		t.Errorf("store failure on send: %v", err)
 	}
 	if _, err := r.s.OfferStatus(ctx, id); !errors.Is(err, steam.ErrUnavailable) {
@@ -541,7 +545,7 @@ func TestClock(t *testing.T) {
 	store = newMemStore()
 	s := New(store, Config{Now: clock.Now, AcceptAfter: 2 * time.Second})
 	mk := func(token, trade string) string {
-		id, err := s.SendOffer(ctx, steam.Offer{TradeID: trade, Game: steam.CS2, Direction: steam.FromUser, SteamID: sid, TradeURL: tradeURL(t, token), Items: []steam.Item{{ID: "1"}}})
+		id, _, err := s.SendOffer(ctx, steam.Offer{TradeID: trade, Game: steam.CS2, Direction: steam.FromUser, SteamID: sid, TradeURL: tradeURL(t, token), Items: []steam.Item{{ID: "1"}}})
 		if err != nil {
 			t.Fatal(err)
 		}

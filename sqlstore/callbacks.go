@@ -18,6 +18,8 @@ var (
 
 const callbackCols = `delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts, last_at, next_at, last_attempt, target`
 
+const offerCols = `id, trade_id, game, direction, steam_id, trade_url, created_at, control, control_at`
+
 func init() {
 	queries["insCallback"] = `INSERT INTO callbacks (delivery_id, merchant_id, trade_id, kind, event, body, created_at, state, attempts, next_at, last_attempt, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`
 	queries["redeliver"] = `UPDATE callbacks SET state = ?, next_at = ?, last_attempt = attempts + ? WHERE merchant_id = ? AND delivery_id = ? AND state <> ?`
@@ -28,9 +30,9 @@ func init() {
 	queries["setCallbackURL"] = `UPDATE merchants SET callback_url = ? WHERE id = ?`
 	queries["setCollateral"] = `UPDATE merchants SET merchant_collateral = ? WHERE id = ?`
 
-	queries["insOffer"] = `INSERT INTO sandbox_offers (id, trade_id, game, direction, steam_id, trade_url, created_at, control, control_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', 0) ON CONFLICT (trade_id) DO NOTHING`
-	queries["getOffer"] = `SELECT id, trade_id, game, direction, steam_id, trade_url, created_at, control, control_at FROM sandbox_offers WHERE id = ?`
-	queries["getOfferTrade"] = `SELECT id, trade_id, game, direction, steam_id, trade_url, created_at, control, control_at FROM sandbox_offers WHERE trade_id = ?`
+	queries["insOffer"] = `INSERT INTO sandbox_offers (id, trade_id, game, direction, steam_id, trade_url, created_at, control, control_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', 0) ON CONFLICT (trade_id) DO NOTHING RETURNING ` + offerCols
+	queries["getOffer"] = `SELECT ` + offerCols + ` FROM sandbox_offers WHERE id = ?`
+	queries["getOfferTrade"] = `SELECT ` + offerCols + ` FROM sandbox_offers WHERE trade_id = ?`
 	queries["setControl"] = `UPDATE sandbox_offers SET control = ?, control_at = ? WHERE id = ?`
 	queries["getClock"] = `SELECT offset_us FROM sandbox_clock WHERE id = 1`
 	queries["insClock"] = `INSERT INTO sandbox_clock (id, offset_us) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`
@@ -338,13 +340,16 @@ func scanOffer(s scanner) (jeton.SandboxOffer, error) {
 // SaveSandboxOffer stores o once per trade and returns the stored offer.
 func (db *DB) SaveSandboxOffer(ctx context.Context, o jeton.SandboxOffer) (jeton.SandboxOffer, error) {
 	var out jeton.SandboxOffer
-	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := db.exec(ctx, tx, "insOffer", o.ID, o.TradeID, o.Game, o.Direction, o.SteamID, o.TradeURL, micros(o.CreatedAt)); err != nil {
+	err := db.oneTx(ctx, func(ctx context.Context, q queryer) error {
+		var err error
+		out, err = scanOffer(q.QueryRowContext(ctx, db.q["insOffer"], o.ID, o.TradeID, o.Game, o.Direction, o.SteamID, o.TradeURL, micros(o.CreatedAt)))
+		if errors.Is(err, sql.ErrNoRows) { // the trade's offer was sent before
+			out, err = scanOffer(q.QueryRowContext(ctx, db.q["getOfferTrade"], o.TradeID))
+		}
+		if err != nil {
 			return fmt.Errorf("sandbox offer: %w", err)
 		}
-		var err error
-		out, err = scanOffer(tx.QueryRowContext(ctx, db.q["getOfferTrade"], o.TradeID))
-		return err
+		return nil
 	})
 	return out, err
 }

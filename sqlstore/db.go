@@ -266,6 +266,16 @@ func (db *DB) walletTx(ctx context.Context, fn func(context.Context, *sql.Tx) er
 	return db.inTx(ctx, fn)
 }
 
+// oneTx runs fn, whose writes are one statement, as a transaction: on
+// PostgreSQL the statement is its own (no BEGIN and COMMIT round trips),
+// on SQLite fn runs in a group like every write.
+func (db *DB) oneTx(ctx context.Context, fn func(context.Context, queryer) error) error {
+	if db.d.name() == "postgres" {
+		return fn(ctx, db.w)
+	}
+	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx) })
+}
+
 // plainTx runs fn in a transaction of its own.
 func (db *DB) plainTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)

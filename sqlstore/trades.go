@@ -146,49 +146,86 @@ func scanTrade(s scanner) (jeton.Trade, error) {
 func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, history bool, decide func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error)) (jeton.Trade, error) {
 	var out jeton.Trade
 	var due bool
-	err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var h jeton.UserHistory
-		if history {
-			if err := db.d.lockKey(ctx, tx, "user:"+merchantID+":"+steamID); err != nil {
-				return err
-			}
-			var err error
-			if h, err = db.userHistory(ctx, tx, merchantID, steamID); err != nil {
-				return err
-			}
-		}
-		w, err := db.wallet(ctx, tx, merchantID)
-		if err != nil {
-			return err
-		}
-		ch, err := decide(h, w)
-		if err != nil {
-			return err
-		}
+	// insert writes the decided change, through tx or, when tx is nil,
+	// as a statement that is its own transaction.
+	insert := func(ctx context.Context, tx *sql.Tx, ch jeton.TradeChange) error {
 		t := ch.Trade
 		items, collM, collP, err := tradeArgs(&t)
 		if err != nil {
 			return err
 		}
 		t.Version = 1
-		_, err = db.exec(ctx, tx, "insTrade", t.ID, t.MerchantID, string(t.Type), string(t.Source), string(t.Status), t.Game, t.ClientUserID,
+		args := []any{t.ID, t.MerchantID, string(t.Type), string(t.Source), string(t.Status), t.Game, t.ClientUserID,
 			t.ClientSteamID, t.ClientTradeURL, items, int64(t.TotalPrice), nullUSD(t.PreCredit), nullUSD(t.PendingCredit), nullBool(t.IsInstant),
 			collM, collP, nullStr(t.ExternalID), nullStr(t.ExternalClientUserID), nullStr(t.OfferID), nullMicros(t.HoldEndDate),
 			nullStr(t.RevertedBy), nullStr(t.Error), micros(t.CreatedAt), micros(t.UpdatedAt), t.Version, nullTime(t.NextCheckAt),
-			int64(t.ApprovalAttempts), nullTime(t.ApprovalLease))
+			int64(t.ApprovalAttempts), nullTime(t.ApprovalLease)}
+		ch.Trade = t
+		one := db.oneStatement(&ch) && len(ch.Postings) == 0
+		switch {
+		case one && tx == nil:
+			err = db.writeOne(ctx, db.w, queries["insTrade"], args, &ch, 1)
+		case one:
+			err = db.writeOne(ctx, tx, queries["insTrade"], args, &ch, 1)
+		default:
+			_, err = tx.ExecContext(ctx, db.q["insTrade"], args...)
+		}
 		if db.d.unique(err) {
 			return jeton.Errorf(jeton.KindConflict, jeton.KeyExternalIDExists, "a trade with this externalId already exists")
 		}
 		if err != nil {
 			return fmt.Errorf("insert trade: %w", err)
 		}
-		ch.Trade = t
-		if err := db.writeChange(ctx, tx, &ch, 1); err != nil {
-			return err
+		if !one {
+			if err := db.writeChange(ctx, tx, &ch, 1); err != nil {
+				return err
+			}
 		}
 		out, due = t, len(ch.Callbacks) > 0
 		return nil
-	})
+	}
+	var err error
+	if db.d.name() == "postgres" && !history {
+		// Nothing to lock: the wallet read only lets a withdrawal the
+		// balance cannot cover fail early (the approval's guarded debit
+		// decides), so it need not share the write's transaction, and
+		// the trade is one statement without BEGIN and COMMIT.
+		var w jeton.Wallet
+		var ch jeton.TradeChange
+		if w, err = db.wallet(ctx, nil, merchantID); err != nil {
+			return out, err
+		}
+		if ch, err = decide(jeton.UserHistory{}, w); err != nil {
+			return out, err
+		}
+		if db.oneStatement(&ch) && len(ch.Postings) == 0 {
+			err = insert(ctx, nil, ch)
+		} else {
+			err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return insert(ctx, tx, ch) })
+		}
+	} else {
+		err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			var h jeton.UserHistory
+			if history {
+				if err := db.d.lockKey(ctx, tx, "user:"+merchantID+":"+steamID); err != nil {
+					return err
+				}
+				var err error
+				if h, err = db.userHistory(ctx, tx, merchantID, steamID); err != nil {
+					return err
+				}
+			}
+			w, err := db.wallet(ctx, tx, merchantID)
+			if err != nil {
+				return err
+			}
+			ch, err := decide(h, w)
+			if err != nil {
+				return err
+			}
+			return insert(ctx, tx, ch)
+		})
+	}
 	if err == nil && due {
 		db.callbacksDue()
 	}
@@ -269,11 +306,15 @@ func (db *DB) UpdateTrade(ctx context.Context, read jeton.Trade, change func(jet
 		if err != nil {
 			return jeton.Trade{}, err
 		}
-		tx := db.inTx
-		if len(ch.Postings) > 0 {
-			tx = db.walletTx
+		w.one = db.oneStatement(ch)
+		switch {
+		case len(ch.Postings) > 0:
+			err = db.walletTx(ctx, w.run(db))
+		case w.one:
+			err = w.write(ctx, db, db.w) // its own transaction
+		default:
+			err = db.inTx(ctx, w.run(db))
 		}
-		err = tx(ctx, w.run(db))
 		if errors.Is(err, errStale) {
 			continue
 		}
@@ -301,6 +342,7 @@ func (db *DB) UpdateTrade(ctx context.Context, read jeton.Trade, change func(jet
 		if w, err = newTradeWrite(t.Version, ch); err != nil {
 			return err
 		}
+		w.one = db.oneStatement(ch)
 		return w.run(db)(ctx, tx)
 	})
 	if w == nil {
@@ -315,6 +357,7 @@ type tradeWrite struct {
 	ch   *jeton.TradeChange
 	from int
 	args []any
+	one  bool // written as one statement (see writeOne)
 }
 
 func newTradeWrite(from int, ch *jeton.TradeChange) (*tradeWrite, error) {
@@ -336,6 +379,9 @@ func newTradeWrite(from int, ch *jeton.TradeChange) (*tradeWrite, error) {
 // unique and in order without reading the last one.
 func (w *tradeWrite) run(db *DB) func(context.Context, *sql.Tx) error {
 	return func(ctx context.Context, tx *sql.Tx) error {
+		if w.one {
+			return w.write(ctx, db, tx)
+		}
 		res, err := db.exec(ctx, tx, "updTrade", w.args...)
 		if err != nil {
 			return fmt.Errorf("update trade: %w", err)
@@ -345,6 +391,15 @@ func (w *tradeWrite) run(db *DB) func(context.Context, *sql.Tx) error {
 		}
 		return db.writeChange(ctx, tx, w.ch, int(w.ch.Trade.Version))
 	}
+}
+
+// write writes a one-statement change through q.
+func (w *tradeWrite) write(ctx context.Context, db *DB, q rowQueryer) error {
+	err := db.writeOne(ctx, q, queries["updTrade"], w.args, w.ch, int(w.ch.Trade.Version))
+	if err != nil && !errors.Is(err, errStale) && jeton.ErrorKey(err) == "" {
+		err = fmt.Errorf("update trade: %w", err)
+	}
+	return err
 }
 
 // written is the outcome of a tradeWrite, waking the dispatcher when it
@@ -481,8 +536,13 @@ func (db *DB) TradeByRef(ctx context.Context, merchantID, ref string) (jeton.Tra
 	if jeton.ErrorKey(err) != jeton.KeyTradeNotFound {
 		return t, err
 	}
+	return db.TradeByExternalID(ctx, merchantID, ref)
+}
+
+// TradeByExternalID finds a trade by its externalId.
+func (db *DB) TradeByExternalID(ctx context.Context, merchantID, externalID string) (jeton.Trade, error) {
 	// Planned for its values each time (see dialect.planned).
-	t, err = scanTrade(db.r.QueryRowContext(ctx, db.q["getTradeExt"], db.d.planned(merchantID, ref)...))
+	t, err := scanTrade(db.r.QueryRowContext(ctx, db.q["getTradeExt"], db.d.planned(merchantID, externalID)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, jeton.Errorf(jeton.KindNotFound, jeton.KeyTradeNotFound, "trade not found")
 	}

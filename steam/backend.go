@@ -199,8 +199,9 @@ type Backend interface {
 	// CheckTradeURL checks the account behind a trade URL.
 	CheckTradeURL(ctx context.Context, tradeURL string) (TradeURLCheck, error)
 	// SendOffer sends (or, for a TradeID already sent, finds) an offer
-	// and returns its id.
-	SendOffer(ctx context.Context, o Offer) (string, error)
+	// and returns its id and its status now, which saves the engine an
+	// OfferStatus call at once.
+	SendOffer(ctx context.Context, o Offer) (string, OfferStatus, error)
 	// OfferStatus reports an offer's state.
 	OfferStatus(ctx context.Context, offerID string) (OfferStatus, error)
 }

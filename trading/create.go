@@ -191,7 +191,7 @@ func (s *Service) Deposit(ctx context.Context, r Request) (jeton.Trade, error) {
 	if err != nil {
 		return jeton.Trade{}, err
 	}
-	s.kick(out.ID)
+	s.kickWith(out)
 	return out, nil
 }
 
@@ -303,8 +303,8 @@ func (s *Service) admit(ctx context.Context, r Request, maxItems int, what strin
 	if r.ExternalID == "" {
 		return nil
 	}
-	t, err := s.cfg.Store.TradeByRef(ctx, r.MerchantID, r.ExternalID)
-	if err == nil && t.ExternalID != nil && *t.ExternalID == r.ExternalID {
+	_, err := s.cfg.Store.TradeByExternalID(ctx, r.MerchantID, r.ExternalID)
+	if err == nil {
 		return jeton.Errorf(jeton.KindConflict, jeton.KeyExternalIDExists, "a trade with this externalId already exists")
 	}
 	return nil

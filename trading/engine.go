@@ -14,11 +14,15 @@ import (
 // sandbox control) sleeps before it is looked at again anyway.
 const idleCheck = time.Hour
 
-// advance moves one trade as far as it can go now.
-func (s *Service) advance(ctx context.Context, id string) error {
-	t, err := s.cfg.Store.TradeAny(ctx, id)
-	if err != nil {
-		return err
+// advance moves one trade as far as it can go now, starting from known
+// when it is that trade (as its last writer left it), else from a read.
+func (s *Service) advance(ctx context.Context, id string, known jeton.Trade) error {
+	t := known
+	if t.ID != id {
+		var err error
+		if t, err = s.cfg.Store.TradeAny(ctx, id); err != nil {
+			return err
+		}
 	}
 	m, err := s.cfg.Merchants.Merchant(ctx, t.MerchantID)
 	if err != nil {
@@ -141,7 +145,7 @@ func (s *Service) callApproval(ctx context.Context, m jeton.Merchant, t jeton.Tr
 		s.cfg.Callbacks.RecordAttempt(context.WithoutCancel(ctx), a)
 	}
 	if err == nil && t.Status == jeton.StatusPending {
-		s.kick(t.ID)
+		s.kickWith(t)
 	}
 	return err
 }
@@ -187,7 +191,7 @@ func (s *Service) sendOffer(ctx context.Context, m jeton.Merchant, t jeton.Trade
 	for i, it := range t.Items {
 		items[i] = steam.Item{ID: it.ID, AppID: it.AppID, MarketHashName: it.MarketHashName, Amount: it.Amount, Price: int64(it.Offer.Price)}
 	}
-	offerID, err := s.cfg.Backend.SendOffer(ctx, steam.Offer{TradeID: t.ID, Game: steam.Game(t.Game), Direction: dir,
+	offerID, st, err := s.cfg.Backend.SendOffer(ctx, steam.Offer{TradeID: t.ID, Game: steam.Game(t.Game), Direction: dir,
 		SteamID: t.ClientSteamID, TradeURL: t.ClientTradeURL, Items: items})
 	from := t.Status
 	if err != nil {
@@ -200,10 +204,6 @@ func (s *Service) sendOffer(ctx context.Context, m jeton.Merchant, t jeton.Trade
 			return s.failed(m, t, jeton.FailTradeURLInvalid, now)
 		})
 		return errors.Join(err, uerr)
-	}
-	st, err := s.cfg.Backend.OfferStatus(ctx, offerID)
-	if err != nil {
-		return err
 	}
 	now := s.now()
 	t, err = s.update(ctx, t, from, nil, func(t *jeton.Trade) (*jeton.TradeChange, error) {
@@ -218,7 +218,7 @@ func (s *Service) sendOffer(ctx context.Context, m jeton.Merchant, t jeton.Trade
 		return s.change(m, *t)
 	})
 	if err == nil && st.State != steam.OfferPending {
-		s.kick(t.ID)
+		s.kickWith(t)
 	}
 	return err
 }
@@ -322,7 +322,7 @@ func (s *Service) checkOffer(ctx context.Context, m jeton.Merchant, t jeton.Trad
 		return &jeton.TradeChange{Trade: *t}, nil
 	})
 	if err == nil && again {
-		s.kick(t.ID)
+		s.kickWith(t)
 	}
 	return err
 }

@@ -98,7 +98,11 @@ type Service struct {
 	// queued holds the trades waiting in kicks, so a trade is queued
 	// once however often the sweeper finds it due: behind on work, the
 	// engine must not fill its queue with copies of the same backlog.
-	queued sync.Map // string -> struct{}
+	// The value is the trade as its kicker just wrote it, when it has
+	// it (else struct{}): the worker starts from that copy instead of
+	// reading the trade again. A stale copy costs nothing but a read:
+	// every write checks the version it decided from.
+	queued sync.Map // string -> jeton.Trade or struct{}
 }
 
 // New returns an engine; call Run to start its workers.
@@ -275,8 +279,13 @@ func (s *Service) change(m jeton.Merchant, t jeton.Trade, postings ...jeton.Post
 }
 
 // kick asks a worker to look at a trade now, unless it is already queued.
-func (s *Service) kick(id string) {
-	if _, dup := s.queued.LoadOrStore(id, struct{}{}); dup {
+func (s *Service) kick(id string) { s.enqueue(id, struct{}{}) }
+
+// kickWith kicks a trade its caller has just written.
+func (s *Service) kickWith(t jeton.Trade) { s.enqueue(t.ID, t) }
+
+func (s *Service) enqueue(id string, v any) {
+	if _, dup := s.queued.LoadOrStore(id, v); dup {
 		return
 	}
 	select {
@@ -300,8 +309,9 @@ func (s *Service) Run(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case id := <-s.kicks:
-					s.queued.Delete(id)
-					s.advanceOnce(ctx, id)
+					v, _ := s.queued.LoadAndDelete(id)
+					t, _ := v.(jeton.Trade)
+					s.advanceOnce(ctx, id, t)
 				}
 			}
 		}()
@@ -330,8 +340,9 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // advanceOnce advances a trade unless a worker already is, in which case
-// that worker goes once more when it is done.
-func (s *Service) advanceOnce(ctx context.Context, id string) {
+// that worker goes once more when it is done. known is the trade as last
+// written, or zero.
+func (s *Service) advanceOnce(ctx context.Context, id string, known jeton.Trade) {
 	again := new(atomic.Bool)
 	if prev, busy := s.running.LoadOrStore(id, again); busy {
 		prev.(*atomic.Bool).Store(true)
@@ -339,9 +350,10 @@ func (s *Service) advanceOnce(ctx context.Context, id string) {
 	}
 	for {
 		again.Store(false)
-		if err := s.advance(ctx, id); err != nil && ctx.Err() == nil {
+		if err := s.advance(ctx, id, known); err != nil && ctx.Err() == nil {
 			s.cfg.Log.Warn("advance trade", "trade", id, "err", err)
 		}
+		known = jeton.Trade{} // once more: read what is stored
 		if !again.Load() || ctx.Err() != nil {
 			break
 		}
