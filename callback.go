@@ -79,6 +79,9 @@ type CallbackStore interface {
 	// leaseUntil, so no other worker or instance takes them meanwhile and
 	// a crash mid-call only delays them.
 	ClaimCallbacks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Callback, error)
+	// ClaimCallbacksByID claims, as ClaimCallbacks does, those of ids
+	// that are due at now: the callbacks a commit just made due.
+	ClaimCallbacksByID(ctx context.Context, ids []string, now, leaseUntil time.Time) ([]Callback, error)
 	// RecordAttempts stores attempts and what they leave their callbacks
 	// as, in one transaction.
 	RecordAttempts(ctx context.Context, rs []CallbackResult) error

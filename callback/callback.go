@@ -6,6 +6,7 @@
 package callback
 
 import (
+	"sync"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -74,6 +75,11 @@ type Service struct {
 	attempts  *batch.Batcher[jeton.CallbackResult]
 	kick      chan struct{}
 	freed     chan struct{}
+
+	// dueMu guards what Due reported and Run has not claimed yet.
+	dueMu sync.Mutex
+	due   []string // delivery ids to claim by id
+	scan  bool     // look for every due callback at the next claim
 }
 
 // New returns a Service. client nil gets a client tuned for many

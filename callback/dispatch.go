@@ -12,14 +12,44 @@ import (
 // claimBatch bounds the callbacks one claim takes.
 const claimBatch = 256
 
-// Kick tells Run that callbacks became due, so it claims them now rather
-// than at its next poll. It never blocks; kicks while Run is busy fold
-// into one.
-func (s *Service) Kick() {
+// maxDue bounds the delivery ids Due keeps for Run; past it Run scans
+// for due callbacks instead, which finds them all.
+const maxDue = 8192
+
+// Due tells Run that a commit made the callbacks ids due, so it claims
+// them by id now rather than at its next poll. It never blocks; reports
+// while Run is busy add up.
+func (s *Service) Due(ids []string) {
+	s.dueMu.Lock()
+	if ids == nil || len(s.due)+len(ids) > maxDue {
+		s.scan = true
+	} else {
+		s.due = append(s.due, ids...)
+	}
+	s.dueMu.Unlock()
 	select {
 	case s.kick <- struct{}{}:
 	default:
 	}
+}
+
+// Kick tells Run that callbacks it was not told about may be due, so its
+// next claim looks for all of them.
+func (s *Service) Kick() { s.Due(nil) }
+
+// takeDue returns up to n ids reported by Due and whether to scan.
+func (s *Service) takeDue(n int) ([]string, bool) {
+	s.dueMu.Lock()
+	defer s.dueMu.Unlock()
+	k := min(n, len(s.due))
+	ids := append([]string(nil), s.due[:k]...)
+	s.due = s.due[k:]
+	if len(s.due) == 0 {
+		s.due = nil // let the backing array go
+	}
+	scan := s.scan
+	s.scan = false
+	return ids, scan
 }
 
 // lease is how long a claimed callback stays away from other workers: a
@@ -36,10 +66,13 @@ func (s *Service) lease() time.Duration { return s.StatusTimeout + 15*time.Secon
 const claimGap = 2 * time.Millisecond
 
 // Run delivers due status callbacks until ctx ends. It claims them from
-// the store in batches and keeps up to Workers in flight. It wakes on
-// Kick, every Poll, and, while too few workers are free for a worthwhile
-// claim (a quarter of them), when they free up. On return every attempt
-// it started has finished and been handed to the recorder.
+// the store in batches and keeps up to Workers in flight: those Due
+// reported by id, and, at start, every Poll and after Kick, any due
+// callback (retries coming due, callbacks of another instance or of one
+// that stopped). It wakes on Due, Kick, every Poll, and, while too few
+// workers are free for a worthwhile claim (a quarter of them), when they
+// free up. On return every attempt it started has finished and been
+// handed to the recorder.
 func (s *Service) Run(ctx context.Context) {
 	ctx = jeton.Background(ctx)
 	workers := max(s.Workers, 1)
@@ -58,6 +91,7 @@ func (s *Service) Run(ctx context.Context) {
 	// merchant see it again after the lease.
 	dctx := context.WithoutCancel(ctx)
 	var lastDrained time.Time
+	first := true // callbacks left from before this Run are due
 	for ctx.Err() == nil {
 		free := workers - int(inflight.Load())
 		if free < low {
@@ -76,9 +110,29 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		n := min(free, claimBatch)
 		now := s.now()
-		cs, err := s.store.ClaimCallbacks(ctx, now, now.Add(s.lease()), n)
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("claim callbacks", "err", err)
+		ids, scan := s.takeDue(n)
+		scan = scan || first
+		first = false
+		var cs []jeton.Callback
+		if len(ids) > 0 {
+			var err error
+			if cs, err = s.store.ClaimCallbacksByID(ctx, ids, now, now.Add(s.lease())); err != nil && ctx.Err() == nil {
+				s.log.Warn("claim callbacks", "err", err)
+				scan = true // the poll would find them; look now
+			}
+		}
+		full := len(ids) == n
+		if scan && len(cs) < n {
+			want := n - len(cs)
+			more, err := s.store.ClaimCallbacks(ctx, now, now.Add(s.lease()), want)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("claim callbacks", "err", err)
+			}
+			cs = append(cs, more...)
+			if len(more) == want { // more may be due: scan again
+				s.Kick()
+				full = true
+			}
 		}
 		for _, c := range cs {
 			inflight.Add(1)
@@ -97,7 +151,7 @@ func (s *Service) Run(ctx context.Context) {
 				s.record(dctx, res)
 			}()
 		}
-		if len(cs) == n {
+		if full {
 			continue // more may be due
 		}
 		lastDrained = time.Now()
@@ -105,6 +159,7 @@ func (s *Service) Run(ctx context.Context) {
 		case <-ctx.Done():
 		case <-s.kick:
 		case <-tick.C:
+			s.Kick()
 		}
 	}
 }

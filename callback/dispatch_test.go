@@ -64,7 +64,7 @@ func setup(t *testing.T, answer http.HandlerFunc) *fixture {
 		t.Fatal(err)
 	}
 	cb := callback.New(db, creds, nil, log, nil)
-	db.OnCallbacks(cb.Kick)
+	db.OnCallbacks(cb.Due)
 	return &fixture{db: db, creds: creds, cb: cb, m: nm.Merchant.ID, secrets: secrets}
 }
 

@@ -14,8 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
+	"github.com/jetonhq/jeton"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // DB is a jeton.Store over database/sql. On SQLite, writes go through one
@@ -31,7 +33,7 @@ type DB struct {
 	upserts map[int]*sql.Stmt // client upserts by row count
 
 	// onCallbacks is told after a commit that stored due callbacks.
-	onCallbacks atomic.Pointer[func()]
+	onCallbacks atomic.Pointer[func([]string)]
 	// multi holds multi-row statements by name and row count.
 	multi sync.Map
 
@@ -45,16 +47,57 @@ type DB struct {
 	// changes that move a wallet on PostgreSQL (grouptx.go). Either may
 	// be nil.
 	group, wallets *committer
+
+	// lazy (PostgreSQL) runs one-statement writes with
+	// synchronous_commit off: they return before their WAL is flushed.
+	// Only for writes a later, synchronous commit depends on, which
+	// flushes the WAL up to and including them; should PostgreSQL crash
+	// before that, the write is lost along with everything depending on
+	// it, and it is made again (see lazyTx).
+	lazy *sql.DB
+
+	// bg (PostgreSQL) is a small pool for the engine's and the delivery
+	// workers' statements (contexts marked jeton.Background). PostgreSQL
+	// gives every busy connection an equal share of the CPU; kept to a
+	// few connections, background work queues in jeton instead, and a
+	// request's statement is not one among dozens of background ones.
+	bg *sql.DB
+}
+
+// wr is the pool for ctx's writes outside a transaction, and rd for its
+// reads: the background pool for background work.
+func (db *DB) wr(ctx context.Context) *sql.DB {
+	if db.bg != nil && jeton.IsBackground(ctx) {
+		return db.bg
+	}
+	return db.w
+}
+
+func (db *DB) rd(ctx context.Context) *sql.DB {
+	if db.bg != nil && jeton.IsBackground(ctx) {
+		return db.bg
+	}
+	return db.r
 }
 
 // OnCallbacks sets f to be called after every commit that made callbacks
-// due, so delivery starts without waiting for its next poll.
-func (db *DB) OnCallbacks(f func()) { db.onCallbacks.Store(&f) }
+// due, with their delivery ids, so delivery claims them by id at once,
+// without waiting for its next poll or scanning for them.
+func (db *DB) OnCallbacks(f func(ids []string)) { db.onCallbacks.Store(&f) }
 
-func (db *DB) callbacksDue() {
-	if f := db.onCallbacks.Load(); f != nil {
-		(*f)()
+func (db *DB) callbacksDue(ids []string) {
+	if f := db.onCallbacks.Load(); f != nil && len(ids) > 0 {
+		(*f)(ids)
 	}
+}
+
+// callbackIDs are the delivery ids of cs.
+func callbackIDs(cs []jeton.Callback) []string {
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.DeliveryID
+	}
+	return ids
 }
 
 // SQLiteFile is the database file name inside the data directory.
@@ -154,13 +197,31 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	db.SetMaxOpenConns(24)
+	db.SetMaxIdleConns(24)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", redactURL(err, url))
 	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", redactURL(err, url))
+	}
+	cfg.RuntimeParams["synchronous_commit"] = "off"
+	lazy := stdlib.OpenDB(*cfg)
+	lazy.SetMaxOpenConns(4)
+	lazy.SetMaxIdleConns(4)
+	bg, err := sql.Open("pgx", url)
+	if err != nil {
+		db.Close()
+		lazy.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	bg.SetMaxOpenConns(6)
+	bg.SetMaxIdleConns(6)
 	s := newDB(db, db, postgresDialect{})
+	s.lazy, s.bg = lazy, bg
 	s.wallets = s.newCommitter(func(ctx context.Context, tx *sql.Tx) error {
 		return s.d.lockKey(ctx, tx, "jeton:wallet-groups")
 	})
@@ -231,6 +292,11 @@ func (db *DB) Close() error {
 	}
 	db.prepMu.Unlock()
 	err := db.w.Close()
+	for _, p := range []*sql.DB{db.lazy, db.bg} {
+		if p != nil {
+			p.Close()
+		}
+	}
 	if db.r != db.w {
 		if e := db.r.Close(); err == nil {
 			err = e
@@ -271,14 +337,25 @@ func (db *DB) walletTx(ctx context.Context, fn func(context.Context, *sql.Tx) er
 // on SQLite fn runs in a group like every write.
 func (db *DB) oneTx(ctx context.Context, fn func(context.Context, queryer) error) error {
 	if db.d.name() == "postgres" {
-		return fn(ctx, db.w)
+		return fn(ctx, db.wr(ctx))
 	}
 	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx) })
 }
 
+// lazyTx is oneTx for a write whose loss in a PostgreSQL crash is made
+// good by doing it again: only later, synchronous writes refer to it (a
+// sandbox offer, which its trade's ACTIVE names; the trade is sent
+// again from PENDING if that was lost too).
+func (db *DB) lazyTx(ctx context.Context, fn func(context.Context, queryer) error) error {
+	if db.lazy != nil {
+		return fn(ctx, db.lazy)
+	}
+	return db.oneTx(ctx, fn)
+}
+
 // plainTx runs fn in a transaction of its own.
 func (db *DB) plainTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.wr(ctx).BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,7 +23,8 @@ func TestCallbackOutbox(t *testing.T) {
 			now := time.Now().UTC().Truncate(time.Microsecond).Add(2 * time.Second)
 			m := walletMerchant(t, ctx, db, "outbox", now)
 			kicks := 0
-			db.OnCallbacks(func() { kicks++ })
+			var told []string
+			db.OnCallbacks(func(ids []string) { kicks++; told = ids })
 			// A trade far in the sandbox's future still makes its callback
 			// due at once: due times are the delivery clock's, not the
 			// trade's.
@@ -61,8 +63,8 @@ func TestCallbackOutbox(t *testing.T) {
 			}
 
 			id := store(0)
-			if kicks != 1 {
-				t.Fatalf("OnCallbacks called %d times after one change, want 1", kicks)
+			if kicks != 1 || len(told) != 1 || told[0] != id {
+				t.Fatalf("OnCallbacks called %d times after one change, with %v; want once with [%s]", kicks, told, id)
 			}
 			cs := claim(now, 10)
 			if len(cs) != 1 || cs[0].DeliveryID != id || cs[0].Attempts != 1 || cs[0].MaxAttempts != 3 || string(cs[0].Body) != `{"id":"t-000"}` {
@@ -111,8 +113,8 @@ func TestCallbackOutbox(t *testing.T) {
 			if err := db.Redeliver(ctx, m.ID, id, now.Add(5*time.Second), 1); err != nil {
 				t.Fatal(err)
 			}
-			if kicks != 1 {
-				t.Fatalf("redelivery did not call OnCallbacks")
+			if kicks != 1 || len(told) != 1 || told[0] != id {
+				t.Fatalf("redelivery did not call OnCallbacks with its id: %d, %v", kicks, told)
 			}
 			cs = claim(now.Add(5*time.Second), 10)
 			if len(cs) != 1 || cs[0].Attempts != 3 || cs[0].MaxAttempts != 3 {
@@ -124,6 +126,40 @@ func TestCallbackOutbox(t *testing.T) {
 			}
 			if err := db.Redeliver(ctx, m.ID, "d-none", now, 1); jeton.ErrorKey(err) != jeton.KeyDeliveryNotFound {
 				t.Fatalf("redeliver unknown: %v", err)
+			}
+
+			// Claims by id take the named callbacks that are due, once
+			// per lease, and nothing else.
+			a, b, other := store(100), store(101), store(102)
+			byID := func(at time.Time, ids ...string) []string {
+				t.Helper()
+				cs, err := db.ClaimCallbacksByID(ctx, ids, at, at.Add(20*time.Second))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, c := range cs {
+					if c.Attempts != 1 || c.State != jeton.CallbackPending || len(c.Body) == 0 {
+						t.Errorf("claimed by id: %+v", c)
+					}
+					got = append(got, c.DeliveryID)
+				}
+				slices.Sort(got)
+				return got
+			}
+			if got := byID(now, a, b, "d-none", id); !slices.Equal(got, []string{a, b}) {
+				t.Fatalf("claim by id = %v, want [%s %s]", got, a, b)
+			}
+			if got := byID(now, a, b); len(got) != 0 {
+				t.Fatalf("leased callbacks claimed by id again: %v", got)
+			}
+			if cs := claim(now, 10); len(cs) != 1 || cs[0].DeliveryID != other {
+				t.Fatalf("a scan after claims by id = %+v, want only %s", cs, other)
+			}
+			for _, c := range []string{a, b, other} {
+				r := result(jeton.Callback{DeliveryID: c, Event: "INITIATED"}, 1, jeton.CallbackDelivered, now, time.Time{})
+				r.Attempt.Outcome = "delivered"
+				record(r)
 			}
 
 			// 70 callbacks: claims honour the limit, and one record of 70
@@ -149,7 +185,7 @@ func TestCallbackOutbox(t *testing.T) {
 				Kind: jeton.CallbackApproval, Event: "INITIATED", Attempt: 1, Outcome: "approved", At: at}})
 			record(rs...)
 			list, total, err := db.Callbacks(ctx, m.ID, "", 100, 0)
-			if err != nil || total != 71 {
+			if err != nil || total != 74 {
 				t.Fatalf("callbacks: %d (%v)", total, err)
 			}
 			for _, c := range list {

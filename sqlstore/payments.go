@@ -236,9 +236,7 @@ func (db *DB) WritePayments(ctx context.Context, ch jeton.PaymentChange) error {
 			ch.Payment.Version = 1
 		}
 	}
-	if len(ch.Webhooks) > 0 {
-		db.callbacksDue()
-	}
+	db.callbacksDue(callbackIDs(ch.Webhooks))
 	return nil
 }
 

@@ -145,7 +145,7 @@ func scanTrade(s scanner) (jeton.Trade, error) {
 // CreateTrade stores a new trade decided under the user's lock.
 func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, history bool, decide func(jeton.UserHistory, jeton.Wallet) (jeton.TradeChange, error)) (jeton.Trade, error) {
 	var out jeton.Trade
-	var due bool
+	var due []string
 	// insert writes the decided change, through tx or, when tx is nil,
 	// as a statement that is its own transaction.
 	insert := func(ctx context.Context, tx *sql.Tx, ch jeton.TradeChange) error {
@@ -181,7 +181,7 @@ func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, histo
 				return err
 			}
 		}
-		out, due = t, len(ch.Callbacks) > 0
+		out, due = t, callbackIDs(ch.Callbacks)
 		return nil
 	}
 	var err error
@@ -226,8 +226,8 @@ func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, histo
 			return insert(ctx, tx, ch)
 		})
 	}
-	if err == nil && due {
-		db.callbacksDue()
+	if err == nil {
+		db.callbacksDue(due)
 	}
 	return out, err
 }
@@ -311,7 +311,7 @@ func (db *DB) UpdateTrade(ctx context.Context, read jeton.Trade, change func(jet
 		case len(ch.Postings) > 0:
 			err = db.walletTx(ctx, w.run(db))
 		case w.one:
-			err = w.write(ctx, db, db.w) // its own transaction
+			err = w.write(ctx, db, db.wr(ctx)) // its own transaction
 		default:
 			err = db.inTx(ctx, w.run(db))
 		}
@@ -411,9 +411,7 @@ func (db *DB) written(w *tradeWrite, err error) (jeton.Trade, error) {
 		}
 		return jeton.Trade{}, err
 	}
-	if len(w.ch.Callbacks) > 0 {
-		db.callbacksDue()
-	}
+	db.callbacksDue(callbackIDs(w.ch.Callbacks))
 	return w.ch.Trade, nil
 }
 
@@ -618,7 +616,7 @@ func (db *DB) DueTrades(ctx context.Context, now time.Time, limit int) ([]string
 
 // dueIDs runs a named query of the ids due at now, oldest due first.
 func (db *DB) dueIDs(ctx context.Context, query string, now time.Time, limit int) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, db.q[query], micros(now), limit)
+	rows, err := db.rd(ctx).QueryContext(ctx, db.q[query], micros(now), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -741,7 +739,7 @@ func (db *DB) LedgerSums(ctx context.Context, merchantID string) (map[string]jet
 // TradeAny returns a trade by id whatever its merchant (the engine's own
 // lookups; never reachable from a request).
 func (db *DB) TradeAny(ctx context.Context, id string) (jeton.Trade, error) {
-	t, err := scanTrade(db.r.QueryRowContext(ctx, db.q["getTradeAny"], id))
+	t, err := scanTrade(db.rd(ctx).QueryRowContext(ctx, db.q["getTradeAny"], id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, jeton.Errorf(jeton.KindNotFound, jeton.KeyTradeNotFound, "trade not found")
 	}

@@ -145,7 +145,7 @@ func openCallbacks(ctx context.Context, backend, dir string, pg *pgDatabase, url
 	}
 	e.cb = callback.New(e.db, e.creds, nil, log, nil)
 	e.cb.Workers = callbackWorkers
-	e.db.OnCallbacks(e.cb.Kick)
+	e.db.OnCallbacks(e.cb.Due)
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	go e.creds.Run(runCtx, time.Second)

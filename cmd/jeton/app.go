@@ -177,7 +177,7 @@ func (a *app) wireTrading(db *sqlstore.DB, cfg appConfig, ap *assetpay.API) erro
 	if cfg.CallbackWorkers > 0 {
 		a.callbacks.Workers = cfg.CallbackWorkers
 	}
-	db.OnCallbacks(a.callbacks.Kick)
+	db.OnCallbacks(a.callbacks.Due)
 	if !cfg.Sandbox {
 		return nil
 	}
