@@ -467,9 +467,9 @@ type TradeStore interface {
 	TradeByExternalID(ctx context.Context, merchantID, externalID string) (Trade, error)
 	Trades(ctx context.Context, f TradeFilter) ([]Trade, int, error)
 	TradeEvents(ctx context.Context, tradeID string) ([]TradeEvent, error)
-	// DueTrades returns ids of open trades whose NextCheckAt is at or
-	// before now.
-	DueTrades(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// DueTrades returns open trades whose NextCheckAt is at or before
+	// now, whole: the engine starts from them without reading each again.
+	DueTrades(ctx context.Context, now time.Time, limit int) ([]Trade, error)
 
 	// OpenWallet creates the merchant's wallet with an opening posting
 	// (nil for none) if it does not exist yet.

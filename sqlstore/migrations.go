@@ -376,6 +376,13 @@ CREATE TABLE dashboard_sessions (
 CREATE INDEX dashboard_sessions_user ON dashboard_sessions (user_id);
 CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
 `},
+	// The user's-deposits index holds deposits alone: every write of a
+	// withdrawal changes its status, and each such write also wrote an
+	// entry into this index that no query reads.
+	{7, `
+DROP INDEX trades_user_deposits;
+CREATE INDEX trades_user_deposits ON trades (merchant_id, steam_id, status) WHERE type = 'DEPOSIT';
+`},
 }
 
 // Migrate applies every pending migration. It is safe to run from several

@@ -28,7 +28,7 @@ next_check_at = ?, approval_attempts = ?, approval_lease = ? WHERE id = ? AND ve
 	queries["getTradeExt"] = `SELECT ` + tradeCols + ` FROM trades WHERE merchant_id = ? AND external_id = ?`
 	queries["insTradeEvent"] = `INSERT INTO trade_events (trade_id, seq, status, at) VALUES (?, ?, ?, ?)`
 	queries["tradeEvents"] = `SELECT trade_id, seq, status, at FROM trade_events WHERE trade_id = ? ORDER BY seq`
-	queries["dueTrades"] = `SELECT id FROM trades WHERE next_check_at IS NOT NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?`
+	queries["dueTrades"] = `SELECT ` + tradeCols + ` FROM trades WHERE next_check_at IS NOT NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?`
 	queries["userHistory"] = `SELECT
 COALESCE(SUM(CASE WHEN status = 'COMPLETED' THEN total_price ELSE 0 END), 0),
 COALESCE(SUM(CASE WHEN status = 'COMPLETED' THEN 1 ELSE 0 END), 0),
@@ -610,8 +610,21 @@ func (db *DB) TradeEvents(ctx context.Context, tradeID string) ([]jeton.TradeEve
 }
 
 // DueTrades returns open trades whose next check has come.
-func (db *DB) DueTrades(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	return db.dueIDs(ctx, "dueTrades", now, limit)
+func (db *DB) DueTrades(ctx context.Context, now time.Time, limit int) ([]jeton.Trade, error) {
+	rows, err := db.rd(ctx).QueryContext(ctx, db.q["dueTrades"], micros(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []jeton.Trade
+	for rows.Next() {
+		t, err := scanTrade(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // dueIDs runs a named query of the ids due at now, oldest due first.

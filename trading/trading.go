@@ -323,16 +323,16 @@ func (s *Service) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			ids, err := s.cfg.Store.DueTrades(ctx, s.now(), 1000)
+			due, err := s.cfg.Store.DueTrades(ctx, s.now(), 1000)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.cfg.Log.Warn("due trades", "err", err)
 				}
 				continue
 			}
-			for _, id := range ids {
-				if _, busy := s.running.Load(id); !busy {
-					s.kick(id)
+			for _, t := range due {
+				if _, busy := s.running.Load(t.ID); !busy {
+					s.kickWith(t)
 				}
 			}
 		}
