@@ -6,7 +6,6 @@
 package callback
 
 import (
-	"sync"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jetonhq/jeton"
