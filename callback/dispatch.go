@@ -37,19 +37,31 @@ func (s *Service) Due(ids []string) {
 // next claim looks for all of them.
 func (s *Service) Kick() { s.Due(nil) }
 
-// takeDue returns up to n ids reported by Due and whether to scan.
-func (s *Service) takeDue(n int) ([]string, bool) {
+// takeDue returns up to n ids reported by Due, leaving half of n to a
+// scan when one is asked for, so reported ids cannot starve it.
+func (s *Service) takeDue(n int) []string {
 	s.dueMu.Lock()
 	defer s.dueMu.Unlock()
+	if s.scan {
+		n /= 2
+	}
 	k := min(n, len(s.due))
 	ids := append([]string(nil), s.due[:k]...)
 	s.due = s.due[k:]
 	if len(s.due) == 0 {
 		s.due = nil // let the backing array go
 	}
+	return ids
+}
+
+// takeScan reports whether a scan was asked for, and clears the request:
+// call it only when the scan is about to run.
+func (s *Service) takeScan() bool {
+	s.dueMu.Lock()
+	defer s.dueMu.Unlock()
 	scan := s.scan
 	s.scan = false
-	return ids, scan
+	return scan
 }
 
 // lease is how long a claimed callback stays away from other workers: a
@@ -108,28 +120,36 @@ func (s *Service) Run(ctx context.Context) {
 			case <-time.After(wait):
 			}
 		}
+		// A poll that came due while claims ran back to back still asks
+		// for its scan.
+		select {
+		case <-tick.C:
+			s.Kick()
+		default:
+		}
 		n := min(free, claimBatch)
+		// The ids first, then the clock: an id is reported after its
+		// commit, whose due time is then before now.
+		ids := s.takeDue(n)
 		now := s.now()
-		ids, scan := s.takeDue(n)
-		scan = scan || first
-		first = false
 		var cs []jeton.Callback
 		if len(ids) > 0 {
 			var err error
 			if cs, err = s.store.ClaimCallbacksByID(ctx, ids, now, now.Add(s.lease())); err != nil && ctx.Err() == nil {
 				s.log.Warn("claim callbacks", "err", err)
-				scan = true // the poll would find them; look now
+				s.Kick() // the ids are gone: a scan finds what they named
 			}
 		}
 		full := len(ids) == n
-		if scan && len(cs) < n {
+		if len(cs) < n && (first || s.takeScan()) {
+			first = false
 			want := n - len(cs)
 			more, err := s.store.ClaimCallbacks(ctx, now, now.Add(s.lease()), want)
 			if err != nil && ctx.Err() == nil {
 				s.log.Warn("claim callbacks", "err", err)
 			}
 			cs = append(cs, more...)
-			if len(more) == want { // more may be due: scan again
+			if len(more) == want || err != nil { // more may be due: scan again
 				s.Kick()
 				full = true
 			}

@@ -223,13 +223,14 @@ func (db *DB) ClaimCallbacksByID(ctx context.Context, ids []string, now, leaseUn
 			args = append(args, id)
 		}
 		args = append(args, micros(now))
+		var got []jeton.Callback
 		err := db.oneTx(ctx, func(ctx context.Context, q2 queryer) error {
+			got = got[:0]
 			rows, err := q2.QueryContext(ctx, q, args...)
 			if err != nil {
 				return fmt.Errorf("claim callbacks: %w", err)
 			}
 			defer rows.Close()
-			var got []jeton.Callback
 			for rows.Next() {
 				c, err := scanCallback(rows)
 				if err != nil {
@@ -237,15 +238,15 @@ func (db *DB) ClaimCallbacksByID(ctx context.Context, ids []string, now, leaseUn
 				}
 				got = append(got, c)
 			}
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			out = append(out, got...)
-			return nil
+			return rows.Err()
 		})
 		if err != nil {
+			// Claims of earlier chunks are committed and go out; this
+			// chunk's are not (on SQLite its group may have failed to
+			// commit after the body ran).
 			return out, err
 		}
+		out = append(out, got...)
 		rest = rest[n:]
 	}
 	return out, nil

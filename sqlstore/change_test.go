@@ -91,6 +91,27 @@ func TestTradeChangeAtomic(t *testing.T) {
 			}
 			nothingFrom(dear, "dear", 1)
 
+			// A stale copy is decided again even when its debit could not
+			// be covered: the guard speaks only for the trade as it is.
+			staleDear, err := db.UpdateTrade(ctx, jeton.Trade{ID: dear.ID}, func(t jeton.Trade) (*jeton.TradeChange, error) {
+				t.ApprovalAttempts = 2
+				return &jeton.TradeChange{Trade: t}, nil
+			})
+			if err != nil || staleDear.Version != 2 {
+				t.Fatalf("moving the dear trade on: v%d, %v", staleDear.Version, err)
+			}
+			var versions []int
+			if _, err := db.UpdateTrade(ctx, dear, func(t jeton.Trade) (*jeton.TradeChange, error) {
+				versions = append(versions, t.Version)
+				if t.ApprovalAttempts == 2 {
+					return nil, nil // the fresh trade needs nothing
+				}
+				return change(t)
+			}); err != nil || len(versions) != 2 || versions[0] != 1 || versions[1] != 2 {
+				t.Fatalf("stale copy with a debit beyond the balance: decided from %v, %v", versions, err)
+			}
+			nothingFrom(dear, "dear", 2)
+
 			// Affordable, from a stale copy: decided again, written once.
 			ok := create("t-ok", 400)
 			if _, err := db.UpdateTrade(ctx, jeton.Trade{ID: ok.ID}, func(t jeton.Trade) (*jeton.TradeChange, error) {

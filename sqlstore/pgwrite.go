@@ -152,6 +152,11 @@ func (db *DB) writeOne(ctx context.Context, q rowQueryer, tradeQ string, targs [
 		if !strings.HasPrefix(tradeQ, "UPDATE") {
 			return fmt.Errorf("trade %s: a new trade moves no wallet", ch.Trade.ID)
 		}
+		// The wallet's guard must not answer for a stale trade: the trade
+		// is checked at the version it was decided from (the UPDATE's
+		// last two arguments, id and version), and a stale one is
+		// reported as such whatever the wallet holds.
+		s.count("v", "SELECT 1 FROM trades WHERE id = ? AND version = ?", targs[len(targs)-2:]...)
 		tradeQ += " AND EXISTS (SELECT 1 FROM w)"
 	}
 	s.count("t", tradeQ+" RETURNING id", targs...)
@@ -180,6 +185,9 @@ func (db *DB) writeOne(ctx context.Context, q rowQueryer, tradeQ string, targs [
 	counts, err := s.run(ctx, q)
 	if err != nil {
 		return err
+	}
+	if wallet >= 0 && counts[1] == 0 {
+		return errStale
 	}
 	if wallet >= 0 && counts[0] == 0 {
 		if p := ch.Postings[wallet]; p.Guard {

@@ -170,7 +170,9 @@ func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, histo
 		default:
 			_, err = tx.ExecContext(ctx, db.q["insTrade"], args...)
 		}
-		if db.d.unique(err) {
+		// Only the externalId index: one statement also inserts the
+		// event and callbacks, whose keys are never expected to clash.
+		if db.d.unique(err) && strings.Contains(err.Error(), "external") {
 			return jeton.Errorf(jeton.KindConflict, jeton.KeyExternalIDExists, "a trade with this externalId already exists")
 		}
 		if err != nil {

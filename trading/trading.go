@@ -98,11 +98,11 @@ type Service struct {
 	// queued holds the trades waiting in kicks, so a trade is queued
 	// once however often the sweeper finds it due: behind on work, the
 	// engine must not fill its queue with copies of the same backlog.
-	// The value is the trade as its kicker just wrote it, when it has
-	// it (else struct{}): the worker starts from that copy instead of
-	// reading the trade again. A stale copy costs nothing but a read:
-	// every write checks the version it decided from.
-	queued sync.Map // string -> jeton.Trade or struct{}
+	// The value holds the newest copy of the trade its kickers had (or
+	// none): the worker starts from it instead of reading the trade
+	// again. A stale copy costs a read: every write checks the version
+	// it decided from.
+	queued sync.Map // string -> *queuedTrade
 }
 
 // New returns an engine; call Run to start its workers.
@@ -278,14 +278,40 @@ func (s *Service) change(m jeton.Merchant, t jeton.Trade, postings ...jeton.Post
 	return ch, nil
 }
 
+// queuedTrade is a queued trade's newest known copy (zero: none).
+type queuedTrade struct {
+	mu sync.Mutex
+	t  jeton.Trade
+}
+
+// take returns the copy to start from.
+func (q *queuedTrade) take() jeton.Trade {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.t
+}
+
 // kick asks a worker to look at a trade now, unless it is already queued.
-func (s *Service) kick(id string) { s.enqueue(id, struct{}{}) }
+func (s *Service) kick(id string) { s.enqueue(id, nil) }
 
-// kickWith kicks a trade its caller has just written.
-func (s *Service) kickWith(t jeton.Trade) { s.enqueue(t.ID, t) }
+// kickWith kicks a trade with the copy its caller has: the queued copy is
+// replaced if this one is newer.
+func (s *Service) kickWith(t jeton.Trade) { s.enqueue(t.ID, &t) }
 
-func (s *Service) enqueue(id string, v any) {
-	if _, dup := s.queued.LoadOrStore(id, v); dup {
+func (s *Service) enqueue(id string, t *jeton.Trade) {
+	q := &queuedTrade{}
+	if t != nil {
+		q.t = *t
+	}
+	if v, dup := s.queued.LoadOrStore(id, q); dup {
+		if t != nil {
+			old := v.(*queuedTrade)
+			old.mu.Lock()
+			if t.Version > old.t.Version {
+				old.t = *t
+			}
+			old.mu.Unlock()
+		}
 		return
 	}
 	select {
@@ -309,8 +335,10 @@ func (s *Service) Run(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case id := <-s.kicks:
-					v, _ := s.queued.LoadAndDelete(id)
-					t, _ := v.(jeton.Trade)
+					var t jeton.Trade
+					if v, ok := s.queued.LoadAndDelete(id); ok {
+						t = v.(*queuedTrade).take()
+					}
 					s.advanceOnce(ctx, id, t)
 				}
 			}
