@@ -149,10 +149,11 @@ func (s *Service) Run(ctx context.Context) {
 				s.log.Warn("claim callbacks", "err", err)
 			}
 			cs = append(cs, more...)
-			if len(more) == want || err != nil { // more may be due: scan again
+			if len(more) == want { // more may be due: scan again
 				s.Kick()
 				full = true
 			}
+			// After an error the next poll scans again.
 		}
 		for _, c := range cs {
 			inflight.Add(1)

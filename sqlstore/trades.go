@@ -164,7 +164,7 @@ func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, histo
 		one := db.oneStatement(&ch) && len(ch.Postings) == 0
 		switch {
 		case one && tx == nil:
-			err = db.writeOne(ctx, db.w, queries["insTrade"], args, &ch, 1)
+			err = db.writeOne(ctx, db.wr(ctx), queries["insTrade"], args, &ch, 1)
 		case one:
 			err = db.writeOne(ctx, tx, queries["insTrade"], args, &ch, 1)
 		default:
