@@ -184,10 +184,17 @@ func (db *DB) insertCallback(ctx context.Context, tx *sql.Tx, c jeton.Callback) 
 // PostgreSQL, rows another instance is claiming at the same moment are
 // skipped rather than waited for.
 func (db *DB) ClaimCallbacks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]jeton.Callback, error) {
+	return db.claim(ctx, db.q["claimCallbacks"], micros(leaseUntil), micros(now), limit)
+}
+
+// claim runs a claiming statement as a transaction of its own and returns
+// the callbacks it leased: none when it failed (on SQLite its group may
+// fail to commit after the statement ran).
+func (db *DB) claim(ctx context.Context, q string, args ...any) ([]jeton.Callback, error) {
 	var out []jeton.Callback
-	err := db.oneTx(ctx, func(ctx context.Context, q queryer) error {
+	err := db.oneTx(ctx, func(ctx context.Context, tx queryer) error {
 		out = out[:0]
-		rows, err := q.QueryContext(ctx, db.q["claimCallbacks"], micros(leaseUntil), micros(now), limit)
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("claim callbacks: %w", err)
 		}
@@ -223,28 +230,9 @@ func (db *DB) ClaimCallbacksByID(ctx context.Context, ids []string, now, leaseUn
 			args = append(args, id)
 		}
 		args = append(args, micros(now))
-		var got []jeton.Callback
-		err := db.oneTx(ctx, func(ctx context.Context, q2 queryer) error {
-			got = got[:0]
-			rows, err := q2.QueryContext(ctx, q, args...)
-			if err != nil {
-				return fmt.Errorf("claim callbacks: %w", err)
-			}
-			defer rows.Close()
-			for rows.Next() {
-				c, err := scanCallback(rows)
-				if err != nil {
-					return err
-				}
-				got = append(got, c)
-			}
-			return rows.Err()
-		})
+		got, err := db.claim(ctx, q, args...)
 		if err != nil {
-			// Claims of earlier chunks are committed and go out; this
-			// chunk's are not (on SQLite its group may have failed to
-			// commit after the body ran).
-			return out, err
+			return out, err // earlier chunks' claims are committed and go out
 		}
 		out = append(out, got...)
 		rest = rest[n:]

@@ -162,12 +162,13 @@ func (db *DB) CreateTrade(ctx context.Context, merchantID, steamID string, histo
 			int64(t.ApprovalAttempts), nullTime(t.ApprovalLease)}
 		ch.Trade = t
 		one := db.oneStatement(&ch) && len(ch.Postings) == 0
-		switch {
-		case one && tx == nil:
-			err = db.writeOne(ctx, db.wr(ctx), queries["insTrade"], args, &ch, 1)
-		case one:
-			err = db.writeOne(ctx, tx, queries["insTrade"], args, &ch, 1)
-		default:
+		if one {
+			var q rowQueryer = db.wr(ctx)
+			if tx != nil {
+				q = tx
+			}
+			err = db.writeOne(ctx, q, queries["insTrade"], args, &ch, 1)
+		} else {
 			_, err = tx.ExecContext(ctx, db.q["insTrade"], args...)
 		}
 		// Only the externalId index: one statement also inserts the
